@@ -1,0 +1,38 @@
+# Two commands: `make serve` and `make test`. Both create (once) and reuse the virtual environment in .venv/.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 0.0.0.0
+PORT ?= 8080
+export HOST PORT
+
+.PHONY: serve test test-fast train-mnist clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Stamps record which requirement set is installed; they are rebuilt when a requirements file changes.
+$(VENV)/.serve-installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-train.txt requirements-dev.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@ $(VENV)/.serve-installed
+
+serve: $(VENV)/.serve-installed
+	exec $(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.dev-installed
+	$(PY) -m pytest -m "not slow"
+
+train-mnist: $(VENV)/.dev-installed
+	$(PY) -m training --filename models/mnist --epoch 15 --batchsize 128
+
+clean-venv:
+	rm -rf $(VENV)

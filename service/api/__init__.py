@@ -1,0 +1,23 @@
+"""Thin HTTP blueprints: parse the request, call the inference layer, shape the response."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from service.config import Settings
+from service.inference import ModelRegistry
+
+
+def settings() -> Settings:
+    return current_app.extensions["settings"]
+
+
+def registry() -> ModelRegistry:
+    return current_app.extensions["registry"]
+
+
+def register_blueprints(app: Flask) -> None:
+    from service.api import health, mnist, models, predict
+
+    for module in (health, mnist, models, predict):
+        app.register_blueprint(module.bp)
