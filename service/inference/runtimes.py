@@ -18,6 +18,11 @@ from service.errors import ModelLoadError
 
 
 class Runtime(Protocol):
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example (no batch axis), e.g. (28, 28, 1); lets an external model file describe itself."""
+        ...
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """float32 batch (N, *input_shape) -> raw outputs (N, classes)."""
         ...
@@ -38,6 +43,10 @@ class TFLiteRuntime:
         self._output = self._interpreter.get_output_details()[0]
         self._batch = int(self._input["shape"][0])
         self._lock = threading.Lock()
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self._input["shape"][1:])
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=self._input["dtype"])
@@ -67,6 +76,10 @@ class KerasRuntime:
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"cannot load Keras model {path}: {exc}") from exc
         self._lock = threading.Lock()
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self._model.input_shape[1:])
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
