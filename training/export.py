@@ -1,0 +1,111 @@
+"""Export what the service serves: ``model.keras``, TFLite variants measured on held-out data, the manifest.
+
+Three TFLite variants are converted and each is evaluated with the serving runtime (LiteRT); the smallest whose
+accuracy is within ``TOLERANCE`` points of float32 becomes ``model.tflite``, and every figure goes in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("float32", "float16", "int8")  # int8 = dynamic-range quantisation (int8 weights, float activations)
+TOLERANCE = 0.5  # accuracy points a smaller variant may lose against float32 and still be served
+
+
+def tflite_bytes(model: keras.Model, input_shape: tuple[int, ...], variant: str) -> bytes:
+    """Convert the inference graph (random augmentation layers are identities); the batch dimension stays
+    dynamic, so the service can batch requests."""
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if variant in ("float16", "int8"):
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def tflite_outputs(model_bytes: bytes, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Run a TFLite model over ``x`` with LiteRT, the runtime the service uses."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_bytes, num_threads=2)
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    outputs, current = [], None
+    for start in range(0, len(x), batch_size):
+        batch = np.ascontiguousarray(x[start:start + batch_size], dtype=np.float32)
+        if batch.shape[0] != current:
+            interpreter.resize_tensor_input(input_index, batch.shape, strict=False)
+            interpreter.allocate_tensors()
+            current = batch.shape[0]
+        interpreter.set_tensor(input_index, batch)
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(output_index).copy())
+    return np.concatenate(outputs)
+
+
+def keras_outputs(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    return model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
+
+
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy in percent."""
+    return float(100.0 * np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def choose_variant(accuracies: dict[str, float], sizes: dict[str, int]) -> str:
+    """The smallest variant within TOLERANCE points of float32."""
+    ok = [v for v in VARIANTS if accuracies[v] >= accuracies["float32"] - TOLERANCE]
+    return min(ok, key=lambda v: sizes[v])
+
+
+def export(model: keras.Model, directory: Path, *, name: str, version: str, task: str, labels: list[str],
+           input_shape: tuple[int, ...], input_range: list[float], preprocessing: dict[str, Any],
+           x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str, metrics: dict[str, Any],
+           training: dict[str, Any], data: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write ``directory`` (model.keras, model.tflite, manifest.json, history.json); return the manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save(directory / "model.keras")
+    metrics = dict(metrics)
+    keras_acc = accuracy(keras_outputs(model, x_eval), y_eval)
+    converted = {v: tflite_bytes(model, input_shape, v) for v in VARIANTS}
+    accuracies = {v: accuracy(tflite_outputs(converted[v], x_eval), y_eval) for v in VARIANTS}
+    sizes = {v: len(b) for v, b in converted.items()}
+    served = choose_variant(accuracies, sizes)
+    (directory / "model.tflite").write_bytes(converted[served])
+    metrics[f"{eval_name}_accuracy"] = accuracies[served]
+    metrics[f"{eval_name}_count"] = int(len(y_eval))
+    metrics["keras"] = {f"{eval_name}_accuracy": keras_acc}
+    metrics["tflite"] = {v: {f"{eval_name}_accuracy": accuracies[v], "bytes": sizes[v]} for v in VARIANTS}
+    metrics["tflite_served"] = served
+    for v in VARIANTS:
+        log.info("%s: TFLite %s %s accuracy %.2f%% (%d bytes)", name, v, eval_name, accuracies[v], sizes[v])
+    log.info("%s: Keras %s accuracy %.2f%%; serving the %s TFLite", name, eval_name, keras_acc, served)
+    manifest = {
+        "name": name,
+        "version": str(version),
+        "task": task,
+        "labels": labels,
+        "input": {"shape": list(input_shape), "dtype": "float32", "range": input_range},
+        "preprocessing": preprocessing,
+        "output": "logits",
+        "files": {"tflite": "model.tflite", "keras": "model.keras"},
+        "metrics": metrics,
+        "params": int(model.count_params()),
+        "training": training,
+        "data": data,
+        "history": "history.json",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (directory / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

@@ -1,0 +1,81 @@
+"""One training run from a validated config: load data, build, fit, evaluate, export.
+
+Returns the summary the API reports (``{"status": "success", "train": {...}, "test": {...}}``) plus where the
+model went. Usable from the CLI and, later, the API (``on_epoch`` reports progress).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def output_directory(config: TrainConfig) -> Path:
+    base = Path(config.filename) if config.filename else REPO / "models" / config.name
+    return base / config.version
+
+
+def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | None = None,
+          progress: bool | None = None) -> dict[str, Any]:
+    """Train and (if ``save_weights``) export to ``<filename>/<version>/``."""
+    import keras
+
+    from training.callbacks import EpochHistory, TqdmProgress
+    from training.datasets import DATASETS
+    from training.export import export
+    from training.networks import build
+
+    keras.utils.set_random_seed(config.seed)
+    dataset_args = dict(config.dataset_args)
+    data = DATASETS[config.dataset](**dataset_args)
+    log.info("%s: %d training images, %d %s images, input %s", config.dataset, data.train_count,
+             len(data.y_eval), data.eval_name, list(data.input_shape))
+
+    model = build(config.network, data.input_shape, len(data.labels), **config.network_args)
+    log.info("network %s: %d parameters", config.network, model.count_params())
+    steps = math.ceil(data.train_count / config.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs,
+                                                      alpha=0.01)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    history = EpochHistory(on_epoch)
+    start = time.perf_counter()
+    model.fit(data.train_dataset(config.batch_size, config.seed), epochs=config.epochs,
+              validation_data=(data.x_eval.astype("float32"), data.y_eval), validation_batch_size=256,
+              callbacks=[history, TqdmProgress(progress)], verbose=0)
+    train_seconds = time.perf_counter() - start
+    last = history.epochs[-1]
+    eval_loss, eval_acc = model.evaluate(data.x_eval.astype("float32"), data.y_eval, batch_size=256, verbose=0)
+    result: dict[str, Any] = {
+        "status": "success",
+        "train": {"accuracy": last["accuracy"], "loss": last["loss"]},
+        "test": {"accuracy": float(eval_acc), "loss": float(eval_loss)},
+        "eval_name": data.eval_name,
+        "train_seconds": round(train_seconds, 1),
+    }
+    if not config.save_weights:
+        return result
+    directory = output_directory(config)
+    metrics = {"train_accuracy_last_epoch": 100 * last["accuracy"],
+               "train_seconds": round(train_seconds, 1),
+               "epoch_seconds_mean": round(sum(e["seconds"] for e in history.epochs) / len(history.epochs), 1)}
+    training = {"config": config.to_dict(), "epochs_run": len(history.epochs), "seed": config.seed,
+                "optimizer": "AdamW + cosine decay", "eval_set": data.eval_name}
+    manifest = export(model, directory, name=config.name, version=config.version, task=config.task,
+                      labels=data.labels, input_shape=data.input_shape, input_range=data.input_range,
+                      preprocessing=data.preprocessing, x_eval=data.x_eval, y_eval=data.y_eval,
+                      eval_name=data.eval_name, metrics=metrics, training=training, data=data.info,
+                      history=history.epochs)
+    result["directory"] = str(directory)
+    result["metrics"] = manifest["metrics"]
+    return result
