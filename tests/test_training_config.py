@@ -1,0 +1,120 @@
+"""The training config schema (shared with POST /api/v1/train): every missing or invalid field gives a 422 error
+that names the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from service.errors import InvalidConfig
+from training.config import validate_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+SPEC_EXAMPLE = {
+    "dataset": "MnistDataset", "dataset_args": {"image_size": [28, 28, 1]}, "model": "DigitModel",
+    "network": "lenet5", "network_args": {"activation": "relu", "dropout_amount": 0.2},
+    "train_args": {"batch_size": 32, "epochs": 10}, "save_weights": True,
+}
+
+
+def with_change(path: str, value=None, delete: bool = False) -> dict:
+    config = copy.deepcopy(SPEC_EXAMPLE)
+    *parents, key = path.split(".")
+    target = config
+    for parent in parents:
+        target = target[parent]
+    if delete:
+        del target[key]
+    else:
+        target[key] = value
+    return config
+
+
+def test_spec_example_is_valid():
+    config = validate_config(SPEC_EXAMPLE)
+    assert (config.name, config.network, config.epochs, config.batch_size) == ("mnist", "lenet5", 10, 32)
+    assert config.save_weights is True and config.version == "1"
+
+
+@pytest.mark.parametrize("field", ["dataset", "model", "network", "train_args", "train_args.epochs",
+                                   "train_args.batch_size"])
+def test_missing_required_field_is_named(field):
+    with pytest.raises(InvalidConfig) as info:
+        validate_config(with_change(field, delete=True))
+    assert info.value.status == 422
+    assert f"{field}: is required" in info.value.message
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("dataset", "CifarDataset", "dataset: unknown dataset 'CifarDataset'"),
+    ("model", "CatModel", "model: unknown model 'CatModel'"),
+    ("network", "resnet152", "network: unknown network 'resnet152'"),
+    ("dataset_args", [28, 28], "dataset_args: must be an object"),
+    ("dataset_args.image_size", [28, 28], "dataset_args.image_size: must be [height, width, channels]"),
+    ("dataset_args.image_size", "28x28", "dataset_args.image_size: must be a list"),
+    ("dataset_args.colour", True, "dataset_args.colour: unknown argument"),
+    ("network_args", "relu", "network_args: must be an object"),
+    ("network_args.activation", "sparkle", "network_args.activation: unknown activation 'sparkle'"),
+    ("network_args.activation", 3, "network_args.activation: must be a string"),
+    ("network_args.dropout_amount", 1.5, "network_args.dropout_amount: must be in [0, 1)"),
+    ("network_args.dropout_amount", "0.2", "network_args.dropout_amount: must be a number"),
+    ("network_args.width", 64, "network_args.width: unknown argument"),  # lenet5 has no width
+    ("train_args", 10, "train_args: must be an object"),
+    ("train_args.epochs", 0, "train_args.epochs: must be >= 1"),
+    ("train_args.epochs", "ten", "train_args.epochs: must be an integer"),
+    ("train_args.epochs", True, "train_args.epochs: must be an integer"),
+    ("train_args.batch_size", 2.5, "train_args.batch_size: must be an integer"),
+    ("train_args.learning_rate", 0, "train_args.learning_rate: must be > 0"),
+    ("train_args.weight_decay", -1, "train_args.weight_decay: must be >= 0"),
+    ("train_args.optimizer", "sgd", "train_args.optimizer: unknown argument"),
+    ("save_weights", "yes", "save_weights: must be true or false"),
+    ("version", 2, "version: must be a string"),
+    ("epochs", 3, "epochs: unknown field"),
+])
+def test_invalid_field_is_named(field, value, expected):
+    with pytest.raises(InvalidConfig) as info:
+        validate_config(with_change(field, value))
+    assert info.value.status == 422
+    assert expected in info.value.message
+
+
+def test_every_problem_is_reported_at_once():
+    config = with_change("train_args", {"epochs": -1})
+    config["network"] = "nope"
+    with pytest.raises(InvalidConfig) as info:
+        validate_config(config)
+    message = info.value.message
+    assert "network: unknown network" in message
+    assert "train_args.batch_size: is required" in message
+    assert "train_args.epochs: must be >= 1" in message
+
+
+@pytest.mark.parametrize("raw", [None, [], "config", 3])
+def test_non_object_config(raw):
+    with pytest.raises(InvalidConfig, match="must be a JSON object"):
+        validate_config(raw)
+
+
+@pytest.mark.parametrize("dataset", ["ImageFolderDataset", "TrainEvalFolderDataset"])
+def test_folder_datasets_require_path_and_size(dataset):
+    config = dict(SPEC_EXAMPLE, dataset=dataset, dataset_args={})
+    with pytest.raises(InvalidConfig) as info:
+        validate_config(config)
+    assert "dataset_args.path: is required" in info.value.message
+    assert "dataset_args.image_size: is required" in info.value.message
+
+
+def test_validation_split_range():
+    config = dict(SPEC_EXAMPLE, dataset="ImageFolderDataset",
+                  dataset_args={"path": "x", "image_size": [8, 8, 3], "validation_split": 1.0})
+    with pytest.raises(InvalidConfig, match="dataset_args.validation_split: must be between 0 and 1"):
+        validate_config(config)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.json")), ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    validate_config(json.loads(path.read_text()))
