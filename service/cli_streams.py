@@ -38,17 +38,25 @@ def protected_streams(quiet: bool) -> Iterator[Streams]:
     results = os.fdopen(os.dup(saved_out), "w", encoding="utf-8", buffering=1, closefd=True)
     messages = os.fdopen(os.dup(saved_err), "w", encoding="utf-8", buffering=1, closefd=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
+    python_streams = sys.stdout, sys.stderr
+    # Python-level writers (a stray print) are moved too: sys.stdout may not wrap descriptor 1 (pytest, IDEs).
+    null_text = open(os.devnull, "w", encoding="utf-8") if quiet else None  # noqa: SIM115 - closed below
     try:
         if quiet:
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
+            sys.stdout = sys.stderr = null_text
         else:
             os.dup2(saved_err, 1)
+            sys.stdout = sys.stderr
         yield Streams(results, messages)
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+        sys.stdout, sys.stderr = python_streams
+        if null_text is not None:
+            null_text.close()
         os.dup2(saved_out, 1)
         os.dup2(saved_err, 2)
         for fd in (saved_out, saved_err, devnull):
