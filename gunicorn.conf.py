@@ -1,10 +1,13 @@
 """gunicorn settings, from the environment (HOST, PORT and CLASSIFIER_* server knobs).
 
 No ``preload_app``: each worker imports ``app:app`` after the fork and loads its own models, so no model state is
-shared across a fork and a worker is only ready once its models are loaded.
+shared across a fork and a worker is only ready once its models are loaded. The master does import the
+libraries (OpenCV, NumPy, LiteRT, Flask: no models, no threads) so that a forked worker inherits them and
+only loads its models; ``post_worker_init`` logs how long that took (fork to ready).
 """
 
 import os
+import time
 
 wsgi_app = "app:app"
 bind = [f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"]
@@ -17,3 +20,27 @@ graceful_timeout = 20
 accesslog = "-" if os.environ.get("CLASSIFIER_ACCESS_LOG", "1").lower() not in ("0", "false", "no", "off") else None
 errorlog = "-"
 loglevel = os.environ.get("CLASSIFIER_LOG_LEVEL", "info").lower()
+
+
+def on_starting(server):
+    """Import the serving libraries once in the master; workers fork with them already imported."""
+    if os.environ.get("CLASSIFIER_PREIMPORT", "1").lower() in ("0", "false", "no", "off"):
+        return
+    start = time.perf_counter()
+    import service.api  # noqa: F401  (Flask and the blueprints' imports)
+    import service.inference  # noqa: F401  (NumPy, OpenCV through preprocessing)
+
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401  (the runtime imports it lazily, per model)
+    except ImportError:
+        pass
+    server.log.info("master imported the serving libraries in %.3f s", time.perf_counter() - start)
+
+
+def post_fork(server, worker):
+    worker.forked_at = time.monotonic()
+
+
+def post_worker_init(worker):
+    """Called once the worker has built the app (models loaded): the worker is ready."""
+    worker.log.info("worker %d ready %.3f s after fork", worker.pid, time.monotonic() - worker.forked_at)

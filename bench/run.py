@@ -1,0 +1,182 @@
+"""Benchmark this service against peer model servers and two Flask references, side by side, in one run.
+
+All servers run at once on loopback; each round loads every server in turn (the order rotates per round),
+with ``wrk -t2`` for each workload and connection count. Figures are medians over rounds. Writes
+``bench/RESULTS.md`` (or ``--out``) and the raw figures as JSON next to the work folder.
+
+    bench/.venvs/harness/bin/python -m bench.run            # the recorded run (make bench)
+    bench/.venvs/harness/bin/python -m bench.run --quick    # smoke run: 1 round, 3 s, 16 connections
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import fleet, report
+from bench.load import run_wrk, write_script
+from bench.payloads import write_payloads
+
+REPO = fleet.REPO
+WORK = REPO / "bench" / ".work"
+WORKLOADS = ("digit", "flower")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default="service,floor,naive,pytriton,bentoml,mlserver",
+                        help="comma-separated servers (default: all)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VAL[,KEY=VAL]",
+                        help="also run this service with extra environment (repeatable), e.g. sync:CLASSIFIER_WORKER_CLASS=sync")
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="folder with mnist/ and flowers/ (default: models/ if both exist, else stand-ins)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--connections", default="16,64")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of unrecorded load per server and workload")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 3 s, 16 connections, 1 s warm-up")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
+    parser.add_argument("--json", type=Path, default=WORK / "results.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.connections, args.warmup = 1, 3.0, "16", 1.0
+    args.connections = [int(c) for c in args.connections.split(",")]
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    variants = {}
+    for item in args.variant:
+        name, _, assignments = item.partition(":")
+        variants[name] = dict(kv.split("=", 1) for kv in assignments.split(",") if kv)
+    args.variants = variants
+    return args
+
+
+def choose_models(explicit: Path | None) -> tuple[Path, str]:
+    """The real models when both exist, else stand-ins built once (so the benchmark runs before training)."""
+    if explicit:
+        return explicit, f"given: {explicit}"
+    real = REPO / "models"
+    if all(any((real / name).glob("*/manifest.json")) for name in ("mnist", "flowers")):
+        return real, "real models from models/"
+    standin = WORK / "standin-models"
+    if not all((standin / name / "1" / "model.tflite").is_file() for name in ("mnist", "flowers")):
+        subprocess.run([str(fleet.MAIN_PY), "-m", "bench.standin", "--out", str(standin)], cwd=REPO, check=True)
+    return standin, "STAND-IN models (untrained networks of the real input shapes; bench/standin.py)"
+
+
+def training_running() -> list[str]:
+    out = subprocess.run(["pgrep", "-af", "python -m training|train.py"], capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if "pgrep" not in line]
+
+
+def worker_ready_seconds(log: Path) -> list[float]:
+    return [float(m) for m in re.findall(r"ready ([0-9.]+) s after fork", log.read_text(errors="replace"))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = datetime.now(timezone.utc)
+    models_dir, models_note = choose_models(args.models_dir)
+    payloads = write_payloads(WORK / "payloads")
+    stamp = started.strftime("%Y%m%dT%H%M%S")
+    logs = WORK / "logs" / stamp
+    specs = fleet.build_specs(models_dir, payloads, WORK, args.servers, args.variants)
+    contention = {"before": training_running()}
+    running: list[fleet.Running] = []
+    results: dict = {"servers": {}, "runs": []}
+    try:
+        for spec in specs:
+            print(f"starting {spec.name} ...", file=sys.stderr, flush=True)
+            server = fleet.start(spec, logs)
+            running.append(server)
+            answers = {w: spec.answer(w, server.post(w)[1]) for w in WORKLOADS}
+            results["servers"][spec.name] = {"kind": spec.kind, "describe": spec.describe, "port": server.port,
+                                             "ready_s": round(server.started_s, 2), "answers": answers}
+            print(f"  {spec.name} ready in {server.started_s:.1f} s; answers {answers}", file=sys.stderr, flush=True)
+        scripts = {(s.spec.name, w): write_script(s.spec.requests[w], WORK / "lua", f"{s.spec.name}-{w}")
+                   for s in running for w in WORKLOADS}
+        if args.warmup > 0:
+            for server in running:
+                for w in WORKLOADS:
+                    run_wrk(server.url(w), scripts[server.spec.name, w], 16, args.warmup)
+        for rnd in range(args.rounds):
+            order = running[rnd % len(running):] + running[: rnd % len(running)]
+            for server in order:
+                for w in WORKLOADS:
+                    for c in args.connections:
+                        result = run_wrk(server.url(w), scripts[server.spec.name, w], c, args.duration)
+                        results["runs"].append({"round": rnd, "server": server.spec.name, "workload": w,
+                                                "connections": c, **result.as_dict()})
+                        print(f"  round {rnd + 1} {server.spec.name:>10} {w:>6} c{c:<3} {result.rps:8.1f} rps "
+                              f"p50 {result.p50_ms:7.2f} ms p99 {result.p99_ms:8.2f} ms err {result.errors}",
+                              file=sys.stderr, flush=True)
+                server.rss.append(server.memory())
+        for server in running:
+            info = results["servers"][server.spec.name]
+            info["memory"] = max(server.rss, key=lambda rows: sum(r["rss_mb"] for r in rows)) if server.rss else []
+            if server.spec.kind == "service" or server.spec.name == "floor":
+                info["worker_ready_s"] = worker_ready_seconds(server.log)
+    finally:
+        for server in running:
+            server.stop()
+    contention["after"] = training_running()
+    results["meta"] = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "bench/.venvs/harness/bin/python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "models": models_note, "rounds": args.rounds, "duration_s": args.duration,
+        "connections": args.connections, "machine": machine(), "contention": contention,
+        "payloads": {w: {"file": p.name, "bytes": p.stat().st_size} for w, p in payloads.items()},
+    }
+    results["summary"] = summarise(results["runs"])
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1))
+    args.out.write_text(report.render(results))
+    print(f"wrote {args.out} and {args.json}", file=sys.stderr)
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Median over rounds for each server, workload and connection count."""
+    groups: dict[tuple[str, str, int], list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["server"], run["workload"], run["connections"]), []).append(run)
+    summary: dict = {}
+    for (server, workload, c), rows in groups.items():
+        summary.setdefault(server, {}).setdefault(workload, {})[str(c)] = {
+            "rps": round(statistics.median(r["rps"] for r in rows), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in rows), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in rows), 2),
+            "errors": sum(r["errors"] for r in rows),
+            "requests": sum(r["requests"] for r in rows),
+            "rounds_rps": [round(r["rps"], 1) for r in rows],
+        }
+    return summary
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import os
+
+    import psutil
+
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "?",
+            "time_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+
+
+if __name__ == "__main__":
+    main()

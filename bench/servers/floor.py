@@ -1,0 +1,14 @@
+"""The floor: a minimal Flask view that answers fixed JSON (what Flask under gunicorn allows, with no work)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+@app.post("/mnist/classify")
+@app.post("/predict")
+def fixed_answer():
+    request.get_data()  # read the body, as any real view must
+    return jsonify(classification="7", score=0.99)
