@@ -24,14 +24,17 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from service.cli_inputs import Source, expand_inputs, read_source
 from service.cli_streams import configure_cli_logging, protected_streams
 from service.config import Settings
-from service.errors import ServiceError
+from service.errors import ModelNotFound, ServiceError
+
+if TYPE_CHECKING:
+    from service.inference import Model
 
 log = logging.getLogger("classify")
 
@@ -137,8 +140,11 @@ def run(args: argparse.Namespace, results: TextIO, messages: TextIO) -> int:
     return EXIT_OK
 
 
-def load_model(args: argparse.Namespace, settings: Settings):
-    """The bundled model named by ``--model`` or an external file from ``--model-path``, via the inference layer."""
+def load_model(args: argparse.Namespace, settings: Settings) -> Model:
+    """The bundled model named by ``--model`` or an external file from ``--model-path``, via the inference layer.
+
+    Imported here, not at module level, so ``classify --help`` and usage errors answer without loading LiteRT.
+    """
     from service.inference import ModelRegistry
     from service.inference.external import load_external_model
 
@@ -149,8 +155,6 @@ def load_model(args: argparse.Namespace, settings: Settings):
     models_dir = args.models_dir or settings.models_dir
     registry = ModelRegistry.from_directory(models_dir, (args.model,), settings.inference_threads)
     if args.model in registry.errors:
-        from service.errors import ModelNotFound
-
         raise ModelNotFound(f"model {args.model!r}: {registry.errors[args.model]}")
     return registry.get(args.model)
 
@@ -165,7 +169,7 @@ class Prepared:
 class BatchClassifier:
     """Reads and decodes in a thread pool, classifies in batches, writes lines in input order."""
 
-    def __init__(self, model, max_pixels: int, args: argparse.Namespace) -> None:
+    def __init__(self, model: Model, max_pixels: int, args: argparse.Namespace) -> None:
         self.model = model
         self.max_pixels = max_pixels
         self.batch_size = args.batch_size
