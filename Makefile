@@ -6,7 +6,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: serve test test-fast train-mnist clean-venv
+.PHONY: serve test test-fast train-mnist clean-venv container-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,7 @@ train-mnist: $(VENV)/.dev-installed
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Build the Docker image with buildah and check its CLI and server modes with podman (no Docker engine needed).
+container-check:
+	bash scripts/container-check.sh
