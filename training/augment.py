@@ -102,3 +102,13 @@ def augment_digits(images: tf.Tensor) -> tf.Tensor:
     out = specks(out)
     out = line_fragments(out)
     return tf.clip_by_value(out, 0.0, 1.0)
+
+
+def channel_gain(images: tf.Tensor, max_gain: float, noise: float = 4.0) -> tf.Tensor:
+    """Photos in [0, 255]: per-image, per-channel colour gains (white balance, tinted light and table colours)
+    plus a little sensor noise. Keras has brightness/contrast/hue layers but no per-channel gain, and keeping this
+    in the input pipeline keeps custom layers out of the exported model."""
+    batch = tf.shape(images)[0]
+    gains = tf.random.uniform([batch, 1, 1, 3], 1.0 - max_gain, 1.0 + max_gain)
+    grain = tf.random.normal(tf.shape(images), stddev=noise)
+    return tf.clip_by_value(images * gains + grain, 0.0, 255.0)

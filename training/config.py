@@ -26,9 +26,9 @@ DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
     "MnistDataset": {"image_size": (list, False), "path": (str, False), "tfrecords_dir": (str, False),
                      "limit": (int, False), "seed": (int, False), "augment": (bool, False)},
     "ImageFolderDataset": {"path": (str, True), "image_size": (list, True), "validation_split": (NUMBER, False),
-                           "seed": (int, False), "limit": (int, False)},
+                           "seed": (int, False), "limit": (int, False), "channel_gain": (NUMBER, False)},
     "TrainEvalFolderDataset": {"path": (str, True), "image_size": (list, True), "final": (bool, False),
-                               "limit": (int, False), "seed": (int, False)},
+                               "limit": (int, False), "seed": (int, False), "channel_gain": (NUMBER, False)},
 }
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),

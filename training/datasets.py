@@ -24,6 +24,7 @@ import tensorflow as tf
 from service.preprocessing import decode_image, to_rgb_input
 from training import tfrecords
 from training.augment import augment_digits
+from training.augment import channel_gain as gain_jitter
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ def split_indices(count: int, validation_split: float, seed: int) -> tuple[np.nd
 
 
 def image_folder_dataset(*, path: str, image_size: list[int], validation_split: float = 0.2, seed: int = 123,
-                         limit: int | None = None) -> Data:
+                         limit: int | None = None, channel_gain: float = 0.0) -> Data:
     """One sub-folder per class; a seeded ``validation_split`` of the images is held out for validation."""
     root = Path(path)
     shape = tuple(image_size)
@@ -199,11 +200,15 @@ def image_folder_dataset(*, path: str, image_size: list[int], validation_split: 
                 "\n".join(str(files[i].relative_to(root)) for i in val_idx).encode()).hexdigest()}
     return Data(x_train=np.stack([pixels[i] for i in train_idx]), y_train=targets[train_idx],
                 x_eval=np.stack([pixels[i] for i in val_idx]), y_eval=targets[val_idx], eval_name="validation",
-                info=info, **_rgb_common(labels, shape))
+                info=info, augment=photo_augment(channel_gain), **_rgb_common(labels, shape))
+
+
+def photo_augment(gain: float) -> Callable[[tf.Tensor], tf.Tensor] | None:
+    return (lambda images: gain_jitter(images, gain)) if gain else None
 
 
 def train_eval_dataset(*, path: str, image_size: list[int], final: bool = False, limit: int | None = None,
-                       seed: int = 0) -> Data:
+                       seed: int = 0, channel_gain: float = 0.0) -> Data:
     """``train/`` and ``eval/`` class folders; ``final`` trains on both (eval figures are then not held out)."""
     root = Path(path)
     shape = tuple(image_size)
@@ -224,7 +229,7 @@ def train_eval_dataset(*, path: str, image_size: list[int], final: bool = False,
         x_train, y_train = np.concatenate([x_train, x_eval]), np.concatenate([y_train, y_eval])
     info["train_count"] = len(x_train)
     return Data(x_train=x_train, y_train=y_train, x_eval=x_eval, y_eval=y_eval, eval_name="eval", info=info,
-                **_rgb_common(labels, shape))
+                augment=photo_augment(channel_gain), **_rgb_common(labels, shape))
 
 
 DATASETS: dict[str, Callable[..., Data]] = {

@@ -6,8 +6,10 @@ accuracy is within ``TOLERANCE`` points of float32 becomes ``model.tflite``, and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,8 @@ def tflite_bytes(model: keras.Model, input_shape: tuple[int, ...], variant: str)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    return converter.convert()
+    with contextlib.redirect_stdout(sys.stderr):  # Keras prints the SavedModel signature; stdout is for results
+        return converter.convert()
 
 
 def tflite_outputs(model_bytes: bytes, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

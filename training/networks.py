@@ -119,6 +119,7 @@ def flowers_resnet(input_shape: tuple[int, ...], num_classes: int, *, activation
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(x)
     x = _conv_bn(x, width, activation, strides=2)
     x = _conv_bn(x, width, activation)
+    x = layers.MaxPooling2D()(x)  # a ResNet-style stem: the residual stages start at inner_size / 4
     for i, filters in enumerate((width, 2 * width, 4 * width, 8 * width)):
         x = _residual_block(x, filters, activation, strides=1 if i == 0 else 2)
         x = _residual_block(x, filters, activation, strides=1)
@@ -136,6 +137,7 @@ def mugs_cnn(input_shape: tuple[int, ...], num_classes: int, *, activation: str 
                             hue=0.05, saturation=0.3)
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(x)
     x = _conv_bn(x, width, activation)
+    x = layers.MaxPooling2D()(x)  # 64 -> 32: the residual stages run at 32, 16, 8, 4 pixels
     for i, filters in enumerate((width, 2 * width, 4 * width, 8 * width)):
         x = _residual_block(x, filters, activation, strides=1 if i == 0 else 2)
     x = layers.GlobalAveragePooling2D()(x)

@@ -1,0 +1,68 @@
+"""The digit augmentations: each keeps shapes and the [0, 1] range, and each does what its name says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from training import augment  # noqa: E402
+
+
+def bar_images(n: int = 4) -> tf.Tensor:
+    """A vertical bar two pixels wide in the middle of a 28x28 field."""
+    images = np.zeros((n, 28, 28, 1), np.float32)
+    images[:, 6:22, 13:15, 0] = 1.0
+    return tf.constant(images)
+
+
+def test_identity_transform_leaves_images_unchanged():
+    images = bar_images()
+    identity = tf.tile(tf.constant([[1.0, 0, 0, 0, 1.0, 0, 0, 0]]), [4, 1])
+    np.testing.assert_allclose(augment.transform(images, identity).numpy(), images.numpy(), atol=1e-6)
+
+
+def test_zero_amplitude_affine_is_identity():
+    matrices = augment.affine_matrices(3, 28, max_degrees=0.0, scale_range=(1.0, 1.0), max_shift=0.0)
+    np.testing.assert_allclose(matrices.numpy(), np.tile([[1, 0, 0, 0, 1, 0, 0, 0]], (3, 1)), atol=1e-6)
+
+
+def test_shift_moves_the_centre_of_mass():
+    matrices = tf.tile(tf.constant([[1.0, 0, -3.0, 0, 1.0, 0, 0, 0]]), [1, 1])  # input x = output x - 3
+    moved = augment.transform(bar_images(1), matrices).numpy()[0, :, :, 0]
+    columns = np.nonzero(moved.sum(axis=0))[0]
+    assert list(columns) == [16, 17]
+
+
+def test_stroke_width_thickens_and_thins():
+    tf.random.set_seed(3)
+    images = bar_images(64)
+    out = augment.stroke_width(images, max_amount=0.6).numpy()
+    mass = out.reshape(64, -1).sum(axis=1)
+    base = images.numpy()[0].sum()
+    assert mass.max() > base * 1.2 and mass.min() < base * 0.8
+
+
+def test_blur_spreads_ink_and_keeps_mass_inside():
+    out = augment.blur(bar_images(32), max_amount=1.0).numpy()
+    assert (out[:, 10, 12, 0] > 0).any()  # ink reaches the neighbouring column
+    assert out.max() <= 1.0 + 1e-6
+
+
+def test_specks_and_fragments_only_add_ink():
+    tf.random.set_seed(5)
+    images = bar_images(256)
+    for noisy in (augment.specks(images, probability=1.0), augment.line_fragments(images, probability=1.0)):
+        noisy = noisy.numpy()
+        assert (noisy >= images.numpy() - 1e-6).all()
+        assert (noisy.reshape(256, -1).sum(axis=1) > images.numpy()[0].sum()).mean() > 0.9
+
+
+def test_augment_digits_keeps_shape_dtype_and_range():
+    tf.random.set_seed(11)
+    out = augment.augment_digits(bar_images(16))
+    assert out.shape == (16, 28, 28, 1) and out.dtype == tf.float32
+    values = out.numpy()
+    assert values.min() >= 0.0 and values.max() <= 1.0
+    assert not np.allclose(values, bar_images(16).numpy())

@@ -1,0 +1,129 @@
+"""A tiny end-to-end run per kind of data: train one epoch on a few hundred synthetic images into a temporary
+folder, then load the exported model with the service's own registry and serve it through the app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from service import create_app  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.inference import ModelRegistry  # noqa: E402
+from training.cli import main  # noqa: E402
+
+COLOURS = {"0red": (0, 0, 220), "1green": (0, 200, 0), "2blue": (220, 0, 0)}  # BGR, as cv2 writes
+
+
+def rendered_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-like digits drawn with OpenCV's font: white on black, randomly placed."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    images = np.zeros((count, 28, 28), np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        x, y = (int(v) for v in rng.integers(4, 9, 2))
+        cv2.putText(image, str(label), (x, 28 - y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def mnist_npz(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("digits") / "mnist.npz"
+    x_train, y_train = rendered_digits(300, 1)
+    x_test, y_test = rendered_digits(100, 2)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def client_for(models_dir: Path):
+    app = create_app(Settings(models_dir=models_dir))
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def test_flag_form_trains_exports_and_is_served(mnist_npz: Path, tmp_path: Path, capsys):
+    models = tmp_path / "models"
+    code = main(["--filename", str(models / "mnist"), "--epoch", "1", "--batchsize", "32", "--data", str(mnist_npz),
+                 "--quiet"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "success" and set(result["train"]) == {"accuracy", "loss"}
+    directory = models / "mnist" / "1"
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["labels"] == [str(d) for d in range(10)]
+    assert manifest["input"] == {"shape": [28, 28, 1], "dtype": "float32", "range": [0, 1]}
+    assert manifest["preprocessing"] == {"kind": "mnist"} and manifest["output"] == "logits"
+    assert set(manifest["metrics"]["tflite"]) == {"float32", "float16", "int8"}
+    assert manifest["metrics"]["tflite_served"] in manifest["metrics"]["tflite"]
+    assert len(json.loads((directory / "history.json").read_text())) == 1
+    assert (directory / "model.keras").is_file() and (directory / "model.tflite").is_file()
+
+    registry = ModelRegistry.from_directory(models)
+    model = registry.get("mnist")
+    assert model.runtime_name == "tflite"
+    digit = np.zeros((28, 28), np.uint8)
+    cv2.putText(digit, "3", (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    probabilities = model.predict(digit.astype(np.float32).reshape(1, 28, 28, 1) / 255)
+    assert probabilities.shape == (1, 10) and abs(float(probabilities.sum()) - 1) < 1e-4
+
+    ok, png = cv2.imencode(".png", 255 - cv2.resize(digit, (112, 112)))
+    response = client_for(models).post("/predict?model=mnist", data=png.tobytes(),
+                                       headers={"Content-Type": "image/png"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert isinstance(body["prediction"], int) and str(body["prediction"]) in manifest["labels"]
+    assert 0 <= body["probability"] <= 1
+
+
+def make_folders(root: Path, per_class: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for name, colour in COLOURS.items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 60, (48, 40, 3), dtype=np.uint8)
+            x, y = (int(v) for v in rng.integers(4, 20, 2))
+            cv2.rectangle(image, (x, y), (x + 16, y + 20), colour, -1)
+            cv2.imwrite(str(folder / f"{i}.png"), image)
+
+
+def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
+    data = tmp_path / "mugs"
+    make_folders(data / "train", 60, 1)
+    make_folders(data / "eval", 20, 2)
+    models = tmp_path / "models"
+    config = {
+        "dataset": "TrainEvalFolderDataset", "dataset_args": {"path": str(data), "image_size": [32, 32, 3]},
+        "model": "MugModel", "network": "mugs_cnn", "network_args": {"width": 8},
+        "train_args": {"batch_size": 32, "epochs": 1}, "save_weights": True, "filename": str(models / "mugs"),
+    }
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    assert main(["--config", str(config_path), "--quiet"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((models / "mugs" / "1" / "manifest.json").read_text())
+    assert manifest["labels"] == ["red", "green", "blue"]  # the leading class index is dropped, order kept
+    assert manifest["preprocessing"]["kind"] == "rgb" and manifest["preprocessing"]["size"] == [32, 32]
+    assert manifest["data"]["train_count"] == 180 and manifest["metrics"]["eval_count"] == 60
+
+    image = cv2.imread(str(data / "eval" / "2blue" / "0.png"))
+    ok, jpeg = cv2.imencode(".jpg", image)
+    response = client_for(models).post("/predict?model=mugs", data=jpeg.tobytes(),
+                                       headers={"Content-Type": "image/jpeg"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["prediction"] == body["label"] and body["label"] in manifest["labels"]
+    assert body["probabilities"].keys() == set(manifest["labels"])
+
+
+def test_invalid_config_file_exits_with_the_named_field(tmp_path: Path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"dataset": "MnistDataset", "model": "DigitModel", "network": "lenet5",
+                                "train_args": {"batch_size": 0, "epochs": 1}}))
+    assert main(["--config", str(path)]) == 2
+    assert "train_args.batch_size: must be >= 1" in capsys.readouterr().err
