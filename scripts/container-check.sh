@@ -115,6 +115,8 @@ for key in index-url extra-index-url find-links; do
     done
     ((${#kept[@]})) && build_args+=(--build-arg "PIP_$(echo "$key" | tr 'a-z-' 'A-Z_')=${kept[*]}")
 done
+# Git keeps no empty folders: a clone made before any model was committed has no models/ for COPY to find.
+mkdir -p "$REPO/models"
 say "building $IMAGE"
 build_start=$SECONDS
 buildah build --isolation chroot --pull=never --layers --format docker \

@@ -272,6 +272,7 @@ def test_external_model_problems_exit_2(
     assert message in done.stderr and done.stdout == b""
 
 
+@pytest.mark.slow  # starts TensorFlow in the CLI process (~10 s on 2 cores)
 def test_external_keras_model_with_softmax_output(model_files: Path, photos: Path, tmp_path: Path) -> None:
     """A model that already outputs probabilities must not be softmaxed again (score would drop to ~0.58)."""
     labels = tmp_path / "labels.json"
