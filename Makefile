@@ -31,8 +31,22 @@ test: $(VENV)/.dev-installed
 test-fast: $(VENV)/.dev-installed
 	$(PY) -m pytest -m "not slow"
 
+# Training (one at a time on a small machine): each writes models/<name>/1/ with its manifest and history.
+.PHONY: train-flowers train-flowers-reference train-mugs train-tfrecords
 train-mnist: $(VENV)/.dev-installed
-	$(PY) -m training --filename models/mnist --epoch 15 --batchsize 128
+	$(PY) -m training --config configs/mnist.json
+
+train-flowers: $(VENV)/.dev-installed
+	$(PY) -m training --config configs/flowers.json
+
+train-flowers-reference: $(VENV)/.dev-installed
+	$(PY) -m training --config configs/flowers_cnn.json
+
+train-mugs: $(VENV)/.dev-installed
+	$(PY) -m training --config configs/mugs_final.json
+
+train-tfrecords: $(VENV)/.dev-installed
+	$(PY) -m training tfrecords --out data/mnist-tfrecords
 
 clean-venv:
 	rm -rf $(VENV)

@@ -112,10 +112,11 @@ def flowers_resnet(input_shape: tuple[int, ...], num_classes: int, *, activation
     """The shipped flower network: photometric + geometric augmentation, resize to ``inner_size`` inside the net
     (the 180x180 input contract stays, compute drops ~2x), a small residual CNN trained from scratch."""
     inputs = keras.Input(input_shape)
-    x = _photo_augmentation(inputs, contrast=0.3, brightness=0.2, zoom=0.2, rotation=0.08, translation=0.1,
-                            saturation=0.3)
-    if inner_size and inner_size != input_shape[0]:
+    x = inputs
+    if inner_size and inner_size != input_shape[0]:  # first, so the augmentation also runs on fewer pixels
         x = layers.Resizing(inner_size, inner_size, interpolation="bilinear")(x)
+    x = _photo_augmentation(x, contrast=0.3, brightness=0.2, zoom=0.2, rotation=0.08, translation=0.1,
+                            saturation=0.3)
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(x)
     x = _conv_bn(x, width, activation, strides=2)
     x = _conv_bn(x, width, activation)
