@@ -54,3 +54,10 @@ clean-venv:
 # Build the Docker image with buildah and check its CLI and server modes with podman (no Docker engine needed).
 container-check:
 	bash scripts/container-check.sh
+
+# Side-by-side benchmark (bench/README.md): installs wrk and the peers' environments once, then about 17 minutes.
+# BENCH_ARGS=--quick gives a smoke run of about 3 minutes.
+.PHONY: bench
+bench: $(VENV)/.dev-installed
+	bash bench/setup.sh
+	PYTHON=$(PYTHON) bench/.venvs/harness/bin/python -m bench.run $(BENCH_ARGS)

@@ -17,7 +17,9 @@ threads = int(os.environ.get("CLASSIFIER_THREADS", "4"))
 keepalive = 5
 timeout = 60
 graceful_timeout = 20
-accesslog = "-" if os.environ.get("CLASSIFIER_ACCESS_LOG", "1").lower() not in ("0", "false", "no", "off") else None
+# Access log off by default (as gunicorn's own default): one line per request cost about 0.1-0.25 ms of CPU per
+# request here, a quarter of a small digit request (bench/RESULTS.md). CLASSIFIER_ACCESS_LOG=1 turns it on.
+accesslog = "-" if os.environ.get("CLASSIFIER_ACCESS_LOG", "0").lower() in ("1", "true", "yes", "on") else None
 errorlog = "-"
 loglevel = os.environ.get("CLASSIFIER_LOG_LEVEL", "info").lower()
 

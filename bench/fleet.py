@@ -156,6 +156,22 @@ class Running:
                 continue
         return rows
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the server's whole process tree (children included)."""
+        try:
+            root = psutil.Process(self.process.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                continue
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:

@@ -35,12 +35,12 @@ def render(results: dict) -> str:
         lines.append(f"| {name} | {info['describe']} | {info['ready_s']} s | {answers} |")
     for workload in ("digit", "flower"):
         lines += ["", f"## {TITLES[workload]}", "",
-                  "| server | connections | requests/s | p50 ms | p99 ms | errors | rounds (requests/s) |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "| server | connections | requests/s | p50 ms | p99 ms | errors | server CPU ms/request | rounds (requests/s) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for name in servers:
             for c, row in sorted(summary.get(name, {}).get(workload, {}).items(), key=lambda kv: int(kv[0])):
                 lines.append(f"| {name} | {c} | {_fmt(row['rps'])} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-                             f"{row['errors']} | {', '.join(_fmt(r) for r in row['rounds_rps'])} |")
+                             f"{row['errors']} | {row['cpu_ms']:.2f} | {', '.join(_fmt(r) for r in row['rounds_rps'])} |")
     lines += ["", "## Memory (RSS per process, MB, after load)", "", "| server | processes | total | largest |",
               "| --- | --- | --- | --- |"]
     for name, info in servers.items():

@@ -111,11 +111,13 @@ def main(argv: list[str] | None = None) -> None:
             for server in order:
                 for w in WORKLOADS:
                     for c in args.connections:
+                        cpu = server.cpu_seconds()
                         result = run_wrk(server.url(w), scripts[server.spec.name, w], c, args.duration)
+                        cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
                         results["runs"].append({"round": rnd, "server": server.spec.name, "workload": w,
-                                                "connections": c, **result.as_dict()})
+                                                "connections": c, "cpu_ms": round(cpu_ms, 3), **result.as_dict()})
                         print(f"  round {rnd + 1} {server.spec.name:>10} {w:>6} c{c:<3} {result.rps:8.1f} rps "
-                              f"p50 {result.p50_ms:7.2f} ms p99 {result.p99_ms:8.2f} ms err {result.errors}",
+                              f"p50 {result.p50_ms:7.2f} ms p99 {result.p99_ms:8.2f} ms err {result.errors} cpu {cpu_ms:.2f} ms/req",
                               file=sys.stderr, flush=True)
                 server.rss.append(server.memory())
         for server in running:
@@ -154,6 +156,7 @@ def summarise(runs: list[dict]) -> dict:
             "p50_ms": round(statistics.median(r["p50_ms"] for r in rows), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in rows), 2),
             "errors": sum(r["errors"] for r in rows),
+            "cpu_ms": round(statistics.median(r["cpu_ms"] for r in rows), 3),
             "requests": sum(r["requests"] for r in rows),
             "rounds_rps": [round(r["rps"], 1) for r in rows],
         }
