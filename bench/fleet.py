@@ -25,13 +25,13 @@ from pathlib import Path
 import psutil
 
 from bench.load import Request
+from bench.payloads import multipart
 
 REPO = Path(__file__).resolve().parent.parent
 VENVS = REPO / "bench" / ".venvs"
 MAIN_PY = REPO / ".venv" / "bin" / "python"
 PEERS = ("pytriton", "bentoml", "mlserver")
 REFERENCES = ("floor", "naive")
-_BOUNDARY = "benchboundary7MA4YWxkTrZu0gW"
 
 Answer = Callable[[str, bytes], tuple[str, float]]
 
@@ -40,12 +40,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def multipart(data: bytes, filename: str, mimetype: str, field_name: str = "image") -> tuple[dict[str, str], bytes]:
-    head = (f"--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field_name}\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: {mimetype}\r\n\r\n").encode()
-    return {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}, head + data + f"\r\n--{_BOUNDARY}--\r\n".encode()
 
 
 def _triton_binary(data: bytes) -> tuple[dict[str, str], bytes]:

@@ -14,6 +14,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 PHOTO_SIZE = (1000, 800)  # width, height
+_BOUNDARY = "benchboundary7MA4YWxkTrZu0gW"
 
 
 def digit_png() -> bytes:
@@ -53,3 +54,10 @@ def write_payloads(directory: Path) -> dict[str, Path]:
     paths["digit"].write_bytes(digit_png())
     paths["flower"].write_bytes(flower_jpeg())
     return paths
+
+
+def multipart(data: bytes, filename: str, mimetype: str, field_name: str = "image") -> tuple[dict[str, str], bytes]:
+    """A multipart/form-data body with one file field; returns (headers, body)."""
+    head = (f"--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field_name}\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: {mimetype}\r\n\r\n").encode()
+    return {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}, head + data + f"\r\n--{_BOUNDARY}--\r\n".encode()

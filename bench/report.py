@@ -33,6 +33,8 @@ def render(results: dict) -> str:
     for name, info in servers.items():
         answers = " / ".join(f"{a[0]} {a[1]:.3f}" for a in info["answers"].values())
         lines.append(f"| {name} | {info['describe']} | {info['ready_s']} s | {answers} |")
+    for name, why in results.get("failed", {}).items():
+        lines.append(f"| {name} | FAILED TO START, left out of this run: {why[:200]} | | |")
     for workload in ("digit", "flower"):
         lines += ["", f"## {TITLES[workload]}", "",
                   "| server | connections | requests/s | p50 ms | p99 ms | errors | server CPU ms/request | rounds (requests/s) |",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Request
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from service.errors import BadRequest, InvalidImage, UnsupportedMediaType
 
@@ -12,20 +13,54 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg"})
 
 def multipart_image(request: Request, check_extension: bool = False) -> bytes:
     """The bytes of the form field ``image``; ``check_extension`` rejects names that are not .png/.jpg/.jpeg."""
-    upload = request.files.get("image")
-    if upload is None:
+    part = _image_part(request)
+    if part is None:
         raise BadRequest("no file in the form field 'image' (send multipart/form-data with image=@file)")
-    if check_extension and upload.filename:
-        dot = upload.filename.rfind(".")
-        extension = upload.filename[dot:].lower() if dot >= 0 else ""
+    filename, data = part
+    if check_extension and filename:
+        dot = filename.rfind(".")
+        extension = filename[dot:].lower() if dot >= 0 else ""
         if extension not in IMAGE_EXTENSIONS:
             raise UnsupportedMediaType(
-                f"file {upload.filename!r} does not have a .png, .jpg or .jpeg extension"
+                f"file {filename!r} does not have a .png, .jpg or .jpeg extension"
             )
-    data = upload.read()
     if not data:
         raise InvalidImage("the uploaded file 'image' is empty")
     return data
+
+
+def _image_part(request: Request) -> tuple[str, bytes] | None:
+    """(filename, bytes) of the first file part named ``image``, or None.
+
+    Why not ``request.files``: building it (FileStorage objects, spooled streams, form dicts) costs about half
+    again as much CPU as decoding the body with werkzeug's own multipart decoder, and this is the hot path of
+    ``/mnist/classify`` (bench/app_cost.py). Limits are Flask's: ``MAX_CONTENT_LENGTH`` (413) and
+    ``max_form_parts``; a malformed body reads as "no image", as ``request.files`` would.
+    """
+    boundary = request.mimetype_params.get("boundary") if request.mimetype == "multipart/form-data" else None
+    if not boundary:
+        return None
+    decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=request.max_form_parts)
+    decoder.receive_data(request.get_data(cache=False))
+    decoder.receive_data(None)
+    filename: str | None = None
+    chunks: list[bytes] = []
+    try:
+        while True:
+            event = decoder.next_event()
+            if isinstance(event, (NeedData, Epilogue)):
+                return None
+            if isinstance(event, File):
+                filename = event.filename if event.name == "image" else None
+                chunks = []
+            elif isinstance(event, Field):
+                filename = None
+            elif isinstance(event, Data) and filename is not None:
+                chunks.append(event.data)
+                if not event.more_data:
+                    return filename, b"".join(chunks)
+    except ValueError:
+        return None
 
 
 def request_image(request: Request) -> bytes:
