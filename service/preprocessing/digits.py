@@ -1,9 +1,12 @@
 """Photo of a handwritten digit -> a 28x28 image in the MNIST convention (white ink on black, centred).
 
-MNIST was made by scaling each digit to fit a 20x20 box (keeping its aspect ratio) and centring its centre of
-mass in a 28x28 field. A phone photo of ink on paper differs in every respect: polarity, uneven light, ruled
-lines, specks, size and stroke width. Each step below undoes one of those differences; each is a pure function
-so tests and training can use them one by one.
+MNIST was made by scaling each digit to fit a 20x20 box (keeping its aspect ratio) and putting its centre of
+mass at the centre of a 28x28 field. A phone photo of ink on paper differs in every respect: polarity, uneven
+light, ruled lines, specks, the table beyond the paper's edge, size and stroke width. Each step below undoes one
+of those differences; each is a pure function so tests and training can use them one by one.
+
+All the cleaning happens on a copy shrunk to ``WORK_SIDE`` pixels: one digit needs no more, and every step then
+costs well under a millisecond, whatever the camera's resolution.
 """
 
 from __future__ import annotations
@@ -13,9 +16,20 @@ import numpy as np
 
 MNIST_SIZE = 28
 MNIST_BOX = 20
-WORK_SIDE = 400  # photos are shrunk to about this before cleaning: plenty for one digit, cheap to process
-# Mean stroke width of an MNIST digit relative to its 20-pixel box (measured on the training set, about 2.4 px).
+# MNIST's centre of mass sits at pixel (14, 14) (row, column; measured on the test set: 13.99, 14.00).
+MNIST_CENTRE = 14.0
+WORK_SIDE = 320  # photos are shrunk to about this before cleaning: plenty for one digit, cheap to process
+# Stroke width of an MNIST digit relative to the longer side of its box (about 2.4 px in the 20-pixel box).
 STROKE_RATIO = 0.12
+# Below this darkness (fraction of the paper's brightness) nothing on the page counts as ink: blank paper stays blank.
+MIN_INK_CONTRAST = 0.12
+# Hysteresis: a stroke grows from its dark core into neighbours at least this fraction as dark.
+WEAK_INK = 0.7
+# The edge between table and paper is sharp (30-70 grey levels per pixel of the coarse copy on the test photos),
+# a shadow's rim is soft (1-5): a dark region at the border with a sharper rim than this is the table.
+TABLE_EDGE_SHARPNESS = 15.0
+# A rule (printed line) is a straight line at least this fraction of the image's short side long; digits are shorter.
+RULE_MIN_SPAN = 0.5
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -23,12 +37,15 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def _border(gray: np.ndarray) -> np.ndarray:
+    return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+
+
 def is_mnist_style(gray: np.ndarray) -> bool:
     """True for images already in the MNIST convention: small, dark background, some bright ink."""
     if max(gray.shape) > 64:
         return False
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(np.median(border)) < 64 and int(gray.max()) > 128
+    return float(np.median(_border(gray))) < 64 and int(gray.max()) > 128
 
 
 def shrink(gray: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
@@ -40,48 +57,209 @@ def shrink(gray: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
     return cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
-def ink_bright(gray: np.ndarray) -> np.ndarray:
-    """Return the image with ink bright on a dark background, inverting dark-ink-on-light-paper photos.
+def _coarse(gray: np.ndarray) -> tuple[np.ndarray, int]:
+    """A copy about 80 pixels on its short side and the kernel size (a quarter of that side) used on it.
 
-    Ink is the minority of pixels, so the background is whatever the border and the median agree on.
+    The kernel is wider than any pen stroke but narrower than the page, its shadows and the table around it.
     """
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = 0.5 * float(np.median(border)) + 0.5 * float(np.median(gray))
-    return 255 - gray if background > 127 else gray
+    h, w = gray.shape
+    factor = max(1, min(h, w) // 80)
+    small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    return small, max(3, (min(small.shape) // 4) | 1)
 
 
-def flatten_light(ink: np.ndarray) -> np.ndarray:
-    """Remove slowly varying light (shadows, vignetting) with a white top-hat: ink minus the local background."""
-    side = min(ink.shape)
-    k = max(15, (side // 5) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    flat = cv2.morphologyEx(ink, cv2.MORPH_TOPHAT, kernel)
-    return cv2.normalize(flat, None, 0, 255, cv2.NORM_MINMAX)
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """True for dark ink on light paper (the usual photo), False for light ink on a dark ground (MNIST, chalk).
+
+    Ink covers a small part of the picture: on a light page most pixels are brighter than halfway between
+    the darkest and the brightest, on a dark ground few are. The cut-off (a quarter) is low so that a page
+    half in shadow still counts as light; comparing median and extremes, or top-hats, failed on such pages
+    and on loops of ink that enclose paper.
+    """
+    small, _ = _coarse(gray)
+    low, high = np.percentile(small, (1, 99))
+    if high - low < 1:
+        return True
+    return bool(np.mean(small > (low + high) / 2) > 0.25)
 
 
-def binarize(flat: np.ndarray) -> np.ndarray:
-    """Otsu threshold after a light blur (paper grain); returns a 0/255 mask of ink."""
-    blurred = cv2.GaussianBlur(flat, (3, 3), 0)
-    _, mask = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return mask
+def ink_bright(gray: np.ndarray) -> np.ndarray:
+    """The image with ink bright on a dark background: dark-ink-on-light-paper photos are inverted."""
+    return 255 - gray if ink_is_dark(gray) else gray
+
+
+def paper_level(gray: np.ndarray) -> np.ndarray:
+    """Local brightness of the paper under dark ink, estimated on a coarse copy and upsampled.
+
+    A closing wider than any pen stroke lifts the ink to the paper around it (and, unlike a plain max filter,
+    does not spill bright paper into the dark side of a shadow); a median then smooths what is left while
+    keeping the edge of a shadow, so the estimate follows the scene's light but not the ink.
+    """
+    h, w = gray.shape
+    small, k = _coarse(gray)
+    lifted = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    level = cv2.medianBlur(lifted, k)
+    level = cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(level, gray)
+
+
+def beyond_page(gray: np.ndarray) -> np.ndarray:
+    """Boolean mask of what lies beyond the page (the table, a dark background) in a dark-ink-on-light image.
+
+    The table is far darker than the paper (below half its brightness), reaches the image's edge, and meets
+    the paper along a sharp edge; a shadow on the paper is as dark at worst but has a soft rim, and the digit
+    does not reach the edge. Without this mask the table's rim would be taken for ink: the paper-level
+    estimate cannot follow a narrow strip of table.
+    """
+    h, w = gray.shape
+    small, _ = _coarse(gray)
+    smooth = cv2.medianBlur(small, 5) if min(small.shape) >= 5 else small
+    dark = (smooth < 0.5 * float(np.percentile(smooth, 95))).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    if count <= 1:
+        return np.zeros((h, w), dtype=bool)
+    f = smooth.astype(np.float32)
+    sharpness = np.hypot(cv2.Sobel(f, cv2.CV_32F, 1, 0), cv2.Sobel(f, cv2.CV_32F, 0, 1)) / 8  # grey levels per pixel
+    sh, sw = small.shape
+    table = np.zeros(count, dtype=bool)
+    for i in range(1, count):
+        x, y, bw, bh, _ = stats[i]
+        if not (x == 0 or y == 0 or x + bw == sw or y + bh == sh):
+            continue
+        component = (labels == i).astype(np.uint8)
+        rim = (cv2.dilate(component, np.ones((3, 3), np.uint8)) > 0) & (component == 0)
+        table[i] = bool(rim.any()) and float(np.median(sharpness[rim])) >= TABLE_EDGE_SHARPNESS
+    if not table.any():
+        return np.zeros((h, w), dtype=bool)
+    mask = np.where(table[labels], 255, 0).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # cover the page's blurred rim
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def darkness(gray: np.ndarray) -> np.ndarray:
+    """Ink map: uint8, 255 * (1 - pixel / local paper level); polarity, uneven light and the table undone.
+
+    Dividing by the paper's local level (rather than subtracting it) also undoes shadows, which dim ink and
+    paper by the same factor.
+    """
+    dark_on_light = gray if ink_is_dark(gray) else 255 - gray
+    paper = paper_level(dark_on_light).astype(np.float32)
+    # On a nearly black page the ratio would turn sensor noise into "ink": the level is floored.
+    ink = (paper - dark_on_light.astype(np.float32)) / np.maximum(paper, 32.0)
+    ink[beyond_page(dark_on_light)] = 0.0
+    return np.clip(ink * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def binarize(ink: np.ndarray) -> np.ndarray:
+    """Ink mask (0/255) from the ink map: Otsu with hysteresis; a page without contrast gives no ink.
+
+    Otsu alone cuts thin, blurred strokes into pieces and, on a page lit unevenly, picks up the faint
+    leftovers of shadows. So pixels above Otsu's level (and at least half as dark as the darkest ink) seed
+    the strokes, and each stroke then grows into its fainter neighbours down to ``WEAK_INK`` of that level
+(printed rules, fainter than ink, mostly stay out).
+    """
+    blurred = cv2.GaussianBlur(ink, (3, 3), 0)
+    if blurred.size == 0:
+        return np.zeros_like(ink)
+    peak = float(np.percentile(blurred, 99.8))
+    if peak < 255 * MIN_INK_CONTRAST:
+        return np.zeros_like(ink)
+    otsu, _ = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    high = max(otsu, 0.5 * peak, 255 * MIN_INK_CONTRAST)
+    strong = blurred > high
+    weak = (blurred > WEAK_INK * high).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    seeded = np.zeros(count, dtype=bool)
+    seeded[np.unique(labels[strong])] = True
+    seeded[0] = False
+    return np.where(seeded[labels], 255, 0).astype(np.uint8)
+
+
+def find_rules(mask: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Long straight lines crossing most of the image (ruled or squared paper, margin lines), any small tilt.
+
+    Returns segments (x1, y1, x2, y2). Digit strokes are never that long, so they are not found.
+    """
+    h, w = mask.shape
+    if min(h, w) < 16 or not mask.any():
+        return []
+    short = min(h, w)
+    edges = cv2.HoughLinesP(
+        mask, 1, np.pi / 180, threshold=max(10, int(0.2 * short)), minLineLength=int(RULE_MIN_SPAN * short),
+        maxLineGap=max(3, int(0.06 * short)),
+    )
+    if edges is None:
+        return []
+    return [tuple(segment) for segment in np.asarray(edges).reshape(-1, 4).astype(float)[:80]]
+
+
+def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float]) -> None:
+    """Erase one rule in place, keeping the ink that touches or crosses it.
+
+    The Hough segment is only roughly placed (one-degree steps), so the line is first refitted to the mask's
+    pixels near it; then a band as thick as the rule is cleared, except where ink continues just above or
+    below the band: a stroke crossing the rule keeps its pixels, and a stroke lying along the rule keeps its
+    full width (at the price of a stub of rule as long as the stroke, which only thickens its edge).
+    """
+    x1, y1, x2, y2 = segment
+    horizontal = abs(x2 - x1) >= abs(y2 - y1)
+    m = mask if horizontal else mask.T  # a view: erasing in m erases in mask
+    if not horizontal:
+        x1, y1, x2, y2 = y1, x1, y2, x2
+    h, w = m.shape
+    slope = (y2 - y1) / (x2 - x1) if x2 != x1 else 0.0
+    lo, hi = int(max(0, min(x1, x2) - 8)), int(min(w, max(x1, x2) + 9))
+    xs = np.arange(lo, hi)
+    guess = np.rint(y1 + (xs - x1) * slope).astype(int)
+    window = np.arange(-4, 5)
+    rows = np.clip(guess[:, None] + window[None, :], 0, h - 1)
+    hits = m[rows, xs[:, None]] > 0
+    counts = hits.sum(axis=1)
+    # Columns where only the rule is inside the window: a short run of ink with paper at both ends.
+    thin = (counts > 0) & (counts <= 5) & ~hits[:, 0] & ~hits[:, -1]
+    if thin.sum() < 8:
+        return
+    centres = (rows * hits).sum(axis=1)[thin] / counts[thin]
+    fit_slope, fit_icept = np.polyfit(xs[thin], centres, 1)
+    thickness = float(np.median(counts[thin]))
+    xs = np.arange(w)  # the refitted line is accurate: follow it across the whole image
+    centre = np.rint(fit_icept + fit_slope * xs).astype(int)
+    inside = (centre >= 0) & (centre < h)
+    xs, centre = xs[inside], centre[inside]
+    half = int(np.ceil(thickness / 2))
+    above = np.clip(centre - half - 2, 0, h - 1)
+    below = np.clip(centre + half + 2, 0, h - 1)
+    touching = (m[above, xs] > 0) | (m[below, xs] > 0)
+    for offset in range(-half, half + 1):
+        r = centre + offset
+        ok = (r >= 0) & (r < h) & ~touching
+        m[r[ok], xs[ok]] = 0
 
 
 def remove_rules(mask: np.ndarray) -> np.ndarray:
-    """Erase ruled lines: thin horizontal (or vertical margin) structures spanning most of the image."""
-    h, w = mask.shape
+    """Erase ruled lines, squared-paper grids and margin lines; strokes that cross them survive."""
     cleaned = mask.copy()
-    for length, shape, span in ((w // 3, (w // 3, 1), w), (h // 3, (1, h // 3), h)):
-        if length < 10:
-            continue
-        lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, shape))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-        horizontal = shape[1] == 1
-        for i in range(1, count):
-            x, y, bw, bh, _ = stats[i]
-            extent, thickness = (bw, bh) if horizontal else (bh, bw)
-            if extent >= 0.6 * span and thickness <= max(3, 0.04 * (h if horizontal else w)):
-                cleaned[labels == i] = 0
+    for segment in find_rules(mask):
+        _erase_rule(cleaned, segment)
     return cleaned
+
+
+def is_band(component: np.ndarray, shape: tuple[int, int]) -> bool:
+    """True for a long, thin component (``component``: its 0/255 crop): a paper edge, a shadow's rim, a rule.
+
+    It spans half the image or more, yet its strokes are thinner than 4 % of its length; a digit that
+    large is drawn with a broader pen.
+    """
+    h, w = shape
+    ch, cw = component.shape
+    if cw < 0.5 * w and ch < 0.5 * h:
+        return False
+    return stroke_width(component) < 0.04 * max(ch, cw)
+
+
+def _touches_border(stats_row: np.ndarray, shape: tuple[int, int]) -> bool:
+    x, y, bw, bh, _ = stats_row
+    return bool(x <= 0 or y <= 0 or x + bw >= shape[1] or y + bh >= shape[0])
 
 
 def keep_digit(mask: np.ndarray) -> np.ndarray:
@@ -90,31 +268,49 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
     if count <= 1:
         return mask
     h, w = mask.shape
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    order = np.argsort(areas)[::-1] + 1
+    def band(i: int) -> bool:
+        x, y, bw, bh, _ = stats[i]
+        return is_band(np.where(labels[y : y + bh, x : x + bw] == i, 255, 0).astype(np.uint8), (h, w))
+
+    biggest = stats[1:, cv2.CC_STAT_AREA].max()
+    candidates = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.1 * biggest and not band(i)]
+    candidates = candidates or list(range(1, count))
+    areas = stats[candidates, cv2.CC_STAT_AREA]
+    order = [candidates[i] for i in np.argsort(areas)[::-1]]
     main = order[0]
-    # A blob that touches the border and is not the only candidate is usually the table or a shadow.
+    # A blob that touches the border is usually the table, a shadow's edge or the page's edge, not the digit.
     for idx in order:
-        x, y, bw, bh, _ = stats[idx]
-        if x > 0 and y > 0 and x + bw < w and y + bh < h:
+        if stats[idx, cv2.CC_STAT_AREA] < 0.02 * areas.max():
+            break
+        if not _touches_border(stats[idx], (h, w)):
             main = idx
             break
-    mx, my, mw, mh, marea = stats[main]
-    margin_x, margin_y = 0.6 * mw + 2, 0.6 * mh + 2
     keep = np.zeros(count, dtype=bool)
     keep[main] = True
-    for idx in range(1, count):
-        x, y, bw, bh, area = stats[idx]
-        near = x < mx + mw + margin_x and x + bw > mx - margin_x and y < my + mh + margin_y and y + bh > my - margin_y
-        if near and area >= max(4, 0.08 * marea):
-            keep[idx] = True
+    inner = [i for i in candidates if not _touches_border(stats[i], (h, w))]
+    # Grow the digit with strokes the cleaning cut off (a 5's flag, a 4's stem): sizeable and close by.
+    box = stats[main, :4].astype(float)
+    marea = stats[main, cv2.CC_STAT_AREA]
+    for _ in range(2):
+        bx, by, bw, bh = box
+        margin = 0.25 * max(bw, bh) + 2
+        for idx in inner:
+            x, y, cw, ch, area = stats[idx]
+            if keep[idx] or area < max(4, 0.05 * marea):
+                continue
+            if x < bx + bw + margin and x + cw > bx - margin and y < by + bh + margin and y + ch > by - margin:
+                keep[idx] = True
+                nx, ny = min(bx, x), min(by, y)
+                box = np.array([nx, ny, max(bx + bw, x + cw) - nx, max(by + bh, y + ch) - ny], float)
+                bx, by, bw, bh = box
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the distance-transform value along the strokes' ridges."""
-    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (mask > 0)
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # ink up to the edge is bounded
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 3)
+    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (padded > 0)
     values = dist[ridge]
     return float(2.0 * np.median(values)) if values.size else 0.0
 
@@ -128,51 +324,78 @@ def crop(mask: np.ndarray) -> np.ndarray:
 
 
 def normalise_stroke(digit: np.ndarray) -> np.ndarray:
-    """Thicken or thin the strokes to MNIST's width relative to the digit's size (thin pens vanish otherwise)."""
+    """Bring the strokes to MNIST's width relative to the digit's size.
+
+    Thin pens are thickened (they would vanish when shrunk to 20 pixels). Bold markers are thinned, unless
+    thinning would cut a thin join (the bar of an open 4) or erase a part.
+    """
     side = max(digit.shape)
-    target = STROKE_RATIO * side
     width = stroke_width(digit)
     if width <= 0:
         return digit
-    delta = int(round((target - width) / 2))
+    delta = int(round((STROKE_RATIO * side - width) / 2))
     if delta == 0:
         return digit
-    pad = max(delta, 0) + 1
+    pad = abs(delta) + 1
     padded = cv2.copyMakeBorder(digit, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(delta) + 1, 2 * abs(delta) + 1))
-    changed = cv2.dilate(padded, kernel) if delta > 0 else cv2.erode(padded, kernel)
-    return crop(changed) if changed.any() else crop(padded)
+    if delta > 0:
+        return crop(cv2.dilate(padded, kernel))
+    thinned = cv2.erode(padded, kernel)
+    if cv2.connectedComponents(thinned)[0] != cv2.connectedComponents(padded)[0]:
+        return digit  # thinning would cut a thin join (the bar of an open 4): leave the digit bold
+    return crop(thinned)
+
+
+def fit_box(digit: np.ndarray, box: int = MNIST_BOX) -> np.ndarray:
+    """Scale (float32, area-averaged) so the longer side is ``box`` pixels, keeping the aspect ratio."""
+    h, w = digit.shape
+    scale = box / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(digit.astype(np.float32), (nw, nh), interpolation=interpolation)
+
+
+def center_of_mass(field: np.ndarray) -> tuple[float, float]:
+    """(row, column) centre of mass of a non-negative image; the geometric centre when it is empty."""
+    total = float(field.sum())
+    if total <= 0:
+        return (field.shape[0] - 1) / 2, (field.shape[1] - 1) / 2
+    ys, xs = np.indices(field.shape)
+    return float((ys * field).sum() / total), float((xs * field).sum() / total)
 
 
 def center_mnist(digit: np.ndarray) -> np.ndarray:
-    """Fit into a 20x20 box keeping the aspect ratio, then centre the centre of mass in 28x28 (as MNIST)."""
-    h, w = digit.shape
-    scale = MNIST_BOX / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = cv2.resize(digit, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    """Fit into a 20x20 box keeping the aspect ratio, then move the centre of mass to (14, 14) in 28x28."""
+    small = fit_box(digit)
+    nh, nw = small.shape
     field = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
     top, left = (MNIST_SIZE - nh) // 2, (MNIST_SIZE - nw) // 2
     field[top : top + nh, left : left + nw] = small
-    total = field.sum()
-    if total > 0:
-        ys, xs = np.indices(field.shape)
-        cy, cx = (ys * field).sum() / total, (xs * field).sum() / total
-        shift = np.float32([[1, 0, MNIST_SIZE / 2 - 0.5 - cx], [0, 1, MNIST_SIZE / 2 - 0.5 - cy]])
+    if field.sum() > 0:
+        cy, cx = center_of_mass(field)
+        shift = np.float32([[1, 0, MNIST_CENTRE - cx], [0, 1, MNIST_CENTRE - cy]])
         field = cv2.warpAffine(field, shift, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR, borderValue=0)
     peak = field.max()
     return field / peak if peak > 0 else field
 
 
+def photo_mask(gray: np.ndarray) -> np.ndarray:
+    """The digit's ink as a 0/255 mask on the shrunk photo (empty when no ink is found)."""
+    small = shrink(gray)
+    return keep_digit(remove_rules(binarize(darkness(small))))
+
+
 def to_mnist(image: np.ndarray) -> np.ndarray:
     """Decoded image (gray or BGR uint8) -> float32 28x28 in [0, 1], white ink on black, centred as MNIST."""
     gray = to_gray(image)
+    if gray.size == 0:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
     if is_mnist_style(gray):
         if gray.shape == (MNIST_SIZE, MNIST_SIZE):
             return gray.astype(np.float32) / 255.0
         return center_mnist(crop(np.where(gray > 32, gray, 0).astype(np.uint8)))
-    ink = ink_bright(shrink(gray))
-    mask = keep_digit(remove_rules(binarize(flatten_light(ink))))
-    digit = crop(mask)
+    digit = crop(photo_mask(gray))
     if not digit.any():
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
     return center_mnist(normalise_stroke(digit))

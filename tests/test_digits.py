@@ -1,0 +1,251 @@
+"""Photo -> MNIST preprocessing, one step at a time, on small synthetic images whose answer is known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from service.preprocessing import digits
+
+TEST_DATA = Path(__file__).resolve().parent.parent / "test-data"
+
+
+def page(h: int = 240, w: int = 320, paper: int = 235) -> np.ndarray:
+    return np.full((h, w), paper, np.uint8)
+
+
+def write(image: np.ndarray, text: str = "7", at: tuple[int, int] = (120, 170), scale: float = 3.0,
+          thickness: int = 9, ink: int = 30) -> np.ndarray:
+    cv2.putText(image, text, at, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness, cv2.LINE_AA)
+    return image
+
+
+def ink_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+
+
+def digit_mask(h: int = 240, w: int = 320) -> np.ndarray:
+    """The ink of a clean ``write`` as a 0/255 mask: what each cleaning step should give back."""
+    return np.where(write(page(h, w)) < 128, 255, 0).astype(np.uint8)
+
+
+# ------------------------------------------------------------------ polarity
+
+
+@pytest.mark.parametrize(
+    ("image", "dark"),
+    [
+        (write(page()), True),
+        (255 - write(page()), False),
+        (write(page(paper=180), ink=60), True),
+        (cv2.resize(255 - write(page()), (28, 28), interpolation=cv2.INTER_AREA), False),
+    ],
+    ids=["dark-on-light", "light-on-dark", "grey-paper-pencil", "small-white-on-black"],
+)
+def test_ink_polarity(image: np.ndarray, dark: bool) -> None:
+    assert digits.ink_is_dark(image) is dark
+
+
+def test_ink_is_dark_on_a_page_half_in_shadow() -> None:
+    image = write(page()).astype(np.float32)
+    image[:, 100:] *= 0.45  # more than half the page in deep shadow
+    assert digits.ink_is_dark(image.astype(np.uint8))
+
+
+@pytest.mark.parametrize("invert", [False, True], ids=["dark-ink", "light-ink"])
+def test_darkness_makes_ink_bright_and_paper_black(invert: bool) -> None:
+    image = write(page())
+    ink = digits.darkness(255 - image if invert else image)
+    stroke = digit_mask() > 0
+    assert ink[stroke].mean() > 150
+    assert ink[~stroke].mean() < 20
+
+
+# ------------------------------------------------------------------ uneven light, table, threshold
+
+
+def test_binarize_finds_the_digit_under_a_shadow_and_a_gradient() -> None:
+    h, w = 240, 320
+    light = np.linspace(1.0, 0.6, w, dtype=np.float32)[None, :] * np.ones((h, 1), np.float32)
+    light[:, 200:] *= 0.6  # a shadow falls across the digit's right half
+    image = (write(page(h, w)).astype(np.float32) * light).astype(np.uint8)
+    mask = digits.binarize(digits.darkness(image))
+    truth = digit_mask(h, w) > 0
+    found = mask > 0
+    assert (found & truth).sum() > 0.9 * truth.sum()
+    assert (found & ~truth).sum() < 0.1 * truth.sum()
+
+
+def test_table_beyond_the_page_is_not_ink() -> None:
+    image = np.full((240, 320), 60, np.uint8)  # dark table
+    image[20:230, 30:300] = 230  # the page
+    write(image)
+    assert digits.beyond_page(image)[5, 5]
+    assert not digits.beyond_page(image)[120, 160]
+    mask = digits.photo_mask(image)
+    assert ink_box(mask) == ink_box(digit_mask())
+
+
+@pytest.mark.parametrize("image", [page(), np.zeros((50, 60), np.uint8), np.full((300, 400), 128, np.uint8)],
+                         ids=["white", "black", "grey"])
+def test_blank_page_has_no_ink(image: np.ndarray) -> None:
+    assert not digits.binarize(digits.darkness(image)).any()
+    assert not digits.to_mnist(image).any()
+
+
+def test_blank_paper_with_grain_gives_zeros() -> None:
+    rng = np.random.default_rng(0)
+    image = np.clip(page() + rng.normal(0, 3, (240, 320)), 0, 255).astype(np.uint8)
+    assert not digits.to_mnist(image).any()
+
+
+# ------------------------------------------------------------------ rules and specks
+
+
+@pytest.mark.parametrize("tilt", [0, 6, -10], ids=["level", "tilted-down", "tilted-up"])
+def test_ruled_lines_are_removed_and_the_digit_kept(tilt: int) -> None:
+    mask = digit_mask()
+    with_rules = mask.copy()
+    for y in range(30, 240, 45):  # rules crossing the whole page, some through the digit
+        cv2.line(with_rules, (0, y), (319, y + tilt), 255, 2)
+    cv2.line(with_rules, (40, 0), (42, 239), 255, 2)  # a margin line
+    cleaned = digits.remove_rules(with_rules)
+    truth = mask > 0
+    near_ink = cv2.dilate(mask, np.ones((11, 11), np.uint8)) > 0  # rules may leave stubs where they touch ink
+    assert not cleaned[~near_ink].any()
+    assert (cleaned[truth] > 0).sum() > 0.97 * truth.sum()
+
+
+@pytest.mark.parametrize("text", ["1", "4", "7", "2"])
+def test_digits_are_not_taken_for_rules(text: str) -> None:
+    mask = np.where(write(page(), text, at=(110, 200), scale=4.5, thickness=6) < 128, 255, 0).astype(np.uint8)
+    assert (digits.remove_rules(mask) == mask).all()
+
+
+def test_a_bold_one_half_the_page_tall_is_not_a_rule() -> None:
+    tall_one = np.zeros((240, 320), np.uint8)
+    cv2.line(tall_one, (160, 60), (150, 180), 255, 12)
+    assert (digits.remove_rules(tall_one) == tall_one).all()
+
+
+def test_specks_and_border_blobs_are_dropped() -> None:
+    mask = digit_mask()
+    noisy = mask.copy()
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        y, x = int(rng.integers(0, 240)), int(rng.integers(0, 320))
+        if not mask[max(0, y - 30) : y + 30, max(0, x - 30) : x + 30].any():
+            cv2.circle(noisy, (x, y), 1, 255, -1)
+    noisy[:, :12] = 255  # a dark strip along the edge (a shadow, the table)
+    kept = digits.keep_digit(noisy)
+    assert (kept == mask).all()
+
+
+def test_broken_strokes_near_the_digit_are_kept() -> None:
+    mask = digit_mask()
+    top, bottom, left, right = ink_box(mask)
+    mask[top + 20 : top + 26, :] = 0  # cut the digit in two
+    kept = digits.keep_digit(mask)
+    assert ink_box(kept) == (top, bottom, left, right)
+
+
+# ------------------------------------------------------------------ size, aspect ratio, centring
+
+
+@pytest.mark.parametrize(("h", "w"), [(100, 20), (20, 100), (60, 60), (7, 3), (300, 150)])
+def test_fit_box_keeps_the_aspect_ratio_within_20_pixels(h: int, w: int) -> None:
+    fitted = digits.fit_box(np.full((h, w), 255, np.uint8))
+    assert max(fitted.shape) == 20
+    assert fitted.shape[0] / fitted.shape[1] == pytest.approx(h / w, rel=0.2, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "shape"),
+    [(120, 40, "bar"), (40, 120, "bar"), (90, 90, "ring"), (150, 60, "wedge"), (60, 150, "wedge")],
+)
+def test_center_mnist_puts_the_centre_of_mass_at_14_14(h: int, w: int, shape: str) -> None:
+    digit = np.zeros((h, w), np.uint8)
+    if shape == "bar":
+        digit[:] = 255
+    elif shape == "ring":
+        cv2.circle(digit, (w // 2, h // 2), min(h, w) // 2 - 2, 255, 8)
+    else:  # lopsided: the centre of mass is far from the box's centre
+        cv2.fillPoly(digit, [np.array([[0, 0], [w - 1, 0], [0, h - 1]], np.int32)], 255)
+    out = digits.center_mnist(digit)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert out.max() == pytest.approx(1.0) and out.min() >= 0.0
+    cy, cx = digits.center_of_mass(out)
+    assert abs(cy - 14.0) < 0.5 and abs(cx - 14.0) < 0.5
+    top, bottom, left, right = ink_box(out > 0.05)
+    assert max(bottom - top + 1, right - left + 1) <= 22  # the 20x20 box plus the anti-aliased rim
+    assert (bottom - top + 1) / (right - left + 1) == pytest.approx(h / w, rel=0.35)
+
+
+def test_thin_strokes_are_thickened_and_bold_ones_thinned_without_breaking() -> None:
+    thin = np.zeros((200, 200), np.uint8)
+    cv2.circle(thin, (100, 100), 80, 255, 3)
+    assert digits.stroke_width(digits.normalise_stroke(thin)) > 2 * digits.stroke_width(thin)
+    bold = np.zeros((200, 200), np.uint8)
+    cv2.circle(bold, (100, 100), 70, 255, 50)
+    cv2.line(bold, (100, 0), (100, 199), 255, 2)  # a thin join must survive thinning
+    thinned = digits.normalise_stroke(bold)
+    assert digits.stroke_width(thinned) < digits.stroke_width(bold)
+    assert cv2.connectedComponents(thinned)[0] - 1 == 1
+
+
+# ------------------------------------------------------------------ the public entry
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_28x28_mnist_digits_pass_through_unchanged(digit: int) -> None:
+    image = cv2.imread(str(TEST_DATA / "special" / f"mnist28-{digit}.png"), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        pytest.skip("test-data/special/mnist28-*.png missing (run test-data/make_test_data.py)")
+    out = digits.to_mnist(image)
+    assert out.dtype == np.float32 and out.shape == (28, 28)
+    assert (out * 255 == image).all()
+    assert (digits.to_mnist(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) == out).all()
+
+
+def test_larger_white_on_black_digit_is_centred_like_mnist() -> None:
+    image = cv2.resize(cv2.imread(str(TEST_DATA / "special" / "mnist28-7.png"), cv2.IMREAD_GRAYSCALE), (56, 56))
+    out = digits.to_mnist(image)
+    cy, cx = digits.center_of_mass(out)
+    assert abs(cy - 14) < 0.5 and abs(cx - 14) < 0.5
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["gray", "bgr"])
+def test_photo_of_a_digit_becomes_mnist_like(colour: bool) -> None:
+    image = write(page(600, 800), at=(300, 400), scale=8.0, thickness=20)
+    if colour:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    out = digits.to_mnist(image)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() == pytest.approx(1.0)
+    cy, cx = digits.center_of_mass(out)
+    assert abs(cy - 14) < 0.5 and abs(cx - 14) < 0.5
+    top, bottom, left, right = ink_box(out > 0.05)
+    assert 19 <= bottom - top + 1 <= 22  # a "7" is taller than wide: its height fills the 20-pixel box
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((1, 1), np.uint8),
+        np.full((1, 1), 255, np.uint8),
+        np.zeros((2, 3, 3), np.uint8),
+        np.full((3000, 4000), 200, np.uint8),
+        np.random.default_rng(2).integers(0, 256, (500, 400, 3), dtype=np.uint8),
+        np.tile(np.arange(256, dtype=np.uint8), (256, 1)),
+        np.zeros((0, 5), np.uint8),
+    ],
+    ids=["1x1-black", "1x1-white", "2x3-bgr", "huge-flat", "noise", "ramp", "empty"],
+)
+def test_odd_images_do_not_crash(image: np.ndarray) -> None:
+    out = digits.to_mnist(image)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
