@@ -23,13 +23,17 @@ WORK_SIDE = 320  # photos are shrunk to about this before cleaning: plenty for o
 STROKE_RATIO = 0.12
 # Below this darkness (fraction of the paper's brightness) nothing on the page counts as ink: blank paper stays blank.
 MIN_INK_CONTRAST = 0.12
+# A ground darker than this (grey level of the median pixel) with few bright pixels holds light ink (MNIST, chalk).
+DARK_GROUND = 90
 # Hysteresis: a stroke grows from its dark core into neighbours at least this fraction as dark.
 WEAK_INK = 0.7
 # The edge between table and paper is sharp (30-70 grey levels per pixel of the coarse copy on the test photos),
 # a shadow's rim is soft (1-5): a dark region at the border with a sharper rim than this is the table.
 TABLE_EDGE_SHARPNESS = 15.0
 # A rule (printed line) is a straight line at least this fraction of the image's short side long; digits are shorter.
-RULE_MIN_SPAN = 0.5
+RULE_MIN_SPAN = 0.4
+# ... and, refitted, is supported by thin ink over at least this fraction of the image's width (or height).
+RULE_MIN_SUPPORT = 0.45
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -72,15 +76,16 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     """True for dark ink on light paper (the usual photo), False for light ink on a dark ground (MNIST, chalk).
 
     Ink covers a small part of the picture: on a light page most pixels are brighter than halfway between
-    the darkest and the brightest, on a dark ground few are. The cut-off (a quarter) is low so that a page
-    half in shadow still counts as light; comparing median and extremes, or top-hats, failed on such pages
-    and on loops of ink that enclose paper.
+    the darkest and the brightest, on a dark ground few are, and the typical pixel is dark in absolute terms.
+    Both must hold to call the ink light: a page mostly in shadow has few bright pixels too, but its
+    typical pixel is still grey. (Comparing top-hats failed on loops of ink that enclose paper.)
     """
     small, _ = _coarse(gray)
-    low, high = np.percentile(small, (1, 99))
+    low, median, high = np.percentile(small, (1, 50, 99))
     if high - low < 1:
         return True
-    return bool(np.mean(small > (low + high) / 2) > 0.25)
+    few_bright = np.mean(small > (low + high) / 2) <= 0.25
+    return not (few_bright and median < DARK_GROUND)
 
 
 def ink_bright(gray: np.ndarray) -> np.ndarray:
@@ -128,7 +133,8 @@ def beyond_page(gray: np.ndarray) -> np.ndarray:
             continue
         component = (labels == i).astype(np.uint8)
         rim = (cv2.dilate(component, np.ones((3, 3), np.uint8)) > 0) & (component == 0)
-        table[i] = bool(rim.any()) and float(np.median(sharpness[rim])) >= TABLE_EDGE_SHARPNESS
+        # The table's rim is sharp all round; a shadow merged with dark ink has a soft rim in places.
+        table[i] = bool(rim.any()) and float(np.percentile(sharpness[rim], 25)) >= TABLE_EDGE_SHARPNESS
     if not table.any():
         return np.zeros((h, w), dtype=bool)
     mask = np.where(table[labels], 255, 0).astype(np.uint8)
@@ -143,11 +149,11 @@ def darkness(gray: np.ndarray) -> np.ndarray:
     paper by the same factor.
     """
     dark_on_light = gray if ink_is_dark(gray) else 255 - gray
-    paper = paper_level(dark_on_light).astype(np.float32)
+    paper = paper_level(dark_on_light)
     # On a nearly black page the ratio would turn sensor noise into "ink": the level is floored.
-    ink = (paper - dark_on_light.astype(np.float32)) / np.maximum(paper, 32.0)
-    ink[beyond_page(dark_on_light)] = 0.0
-    return np.clip(ink * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    ink = cv2.divide(cv2.subtract(paper, dark_on_light), np.maximum(paper, 32), scale=255)
+    ink[beyond_page(dark_on_light)] = 0
+    return ink
 
 
 def binarize(ink: np.ndarray) -> np.ndarray:
@@ -176,16 +182,19 @@ def binarize(ink: np.ndarray) -> np.ndarray:
 
 
 def find_rules(mask: np.ndarray) -> list[tuple[float, float, float, float]]:
-    """Long straight lines crossing most of the image (ruled or squared paper, margin lines), any small tilt.
+    """Long straight thin lines (ruled or squared paper, margin lines), at any small tilt.
 
-    Returns segments (x1, y1, x2, y2). Digit strokes are never that long, so they are not found.
+    Returns segments (x1, y1, x2, y2). Only thin structures are searched (what an opening with a 7x7 square
+    removes): pen strokes are thicker, and the search stays cheap. Digit strokes are also shorter than a
+    rule must be.
     """
     h, w = mask.shape
     if min(h, w) < 16 or not mask.any():
         return []
+    thin = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((7, 7), np.uint8)))
     short = min(h, w)
     edges = cv2.HoughLinesP(
-        mask, 1, np.pi / 180, threshold=max(10, int(0.2 * short)), minLineLength=int(RULE_MIN_SPAN * short),
+        thin, 1, np.pi / 180, threshold=max(10, int(0.2 * short)), minLineLength=int(RULE_MIN_SPAN * short),
         maxLineGap=max(3, int(0.06 * short)),
     )
     if edges is None:
@@ -193,36 +202,51 @@ def find_rules(mask: np.ndarray) -> list[tuple[float, float, float, float]]:
     return [tuple(segment) for segment in np.asarray(edges).reshape(-1, 4).astype(float)[:80]]
 
 
-def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float]) -> None:
+def _fit_thin_line(m: np.ndarray, xs: np.ndarray, slope: float, icept: float) -> tuple[float, float, float, int] | None:
+    """Refit y = slope * x + icept to the thin ink within 5 rows of it: (slope, icept, thickness, support).
+
+    Only columns where the window holds a short run of ink with paper at both ends count (support).
+    """
+    h = m.shape[0]
+    guess = np.rint(icept + xs * slope).astype(int)
+    rows = np.clip(guess[:, None] + np.arange(-5, 6)[None, :], 0, h - 1)
+    hits = m[rows, xs[:, None]] > 0
+    counts = hits.sum(axis=1)
+    thin = (counts > 0) & (counts <= 7) & ~hits[:, 0] & ~hits[:, -1]
+    if thin.sum() < 8:
+        return None
+    centres = (rows * hits).sum(axis=1)[thin] / counts[thin]
+    fit_slope, fit_icept = np.polyfit(xs[thin], centres, 1)
+    return float(fit_slope), float(fit_icept), float(np.median(counts[thin])), int(thin.sum())
+
+
+def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], guide: np.ndarray) -> None:
     """Erase one rule in place, keeping the ink that touches or crosses it.
 
-    The Hough segment is only roughly placed (one-degree steps), so the line is first refitted to the mask's
-    pixels near it; then a band as thick as the rule is cleared, except where ink continues just above or
-    below the band: a stroke crossing the rule keeps its pixels, and a stroke lying along the rule keeps its
-    full width (at the price of a stub of rule as long as the stroke, which only thickens its edge).
+    The Hough segment is only roughly placed (one-degree steps), so the line is first refitted to the pixels
+    near it in ``guide`` (the faint-ink mask, where rules are whole); a fit supported by less than
+    ``RULE_MIN_SUPPORT`` of the image's width is no rule (a digit's straight stroke) and is left alone.
+    Then a band as thick as the rule is cleared, except where ink continues just above or below the band:
+    a stroke crossing the rule keeps its pixels, and a stroke lying along the rule keeps its full width (at
+    the price of a stub of rule as long as the stroke, which only thickens its edge).
     """
     x1, y1, x2, y2 = segment
     horizontal = abs(x2 - x1) >= abs(y2 - y1)
     m = mask if horizontal else mask.T  # a view: erasing in m erases in mask
+    g = guide if horizontal else guide.T
     if not horizontal:
         x1, y1, x2, y2 = y1, x1, y2, x2
     h, w = m.shape
     slope = (y2 - y1) / (x2 - x1) if x2 != x1 else 0.0
     lo, hi = int(max(0, min(x1, x2) - 8)), int(min(w, max(x1, x2) + 9))
-    xs = np.arange(lo, hi)
-    guess = np.rint(y1 + (xs - x1) * slope).astype(int)
-    window = np.arange(-4, 5)
-    rows = np.clip(guess[:, None] + window[None, :], 0, h - 1)
-    hits = m[rows, xs[:, None]] > 0
-    counts = hits.sum(axis=1)
-    # Columns where only the rule is inside the window: a short run of ink with paper at both ends.
-    thin = (counts > 0) & (counts <= 5) & ~hits[:, 0] & ~hits[:, -1]
-    if thin.sum() < 8:
+    fit = _fit_thin_line(g, np.arange(lo, hi), slope, y1 - x1 * slope)  # refine on the segment itself
+    if fit is None:
         return
-    centres = (rows * hits).sum(axis=1)[thin] / counts[thin]
-    fit_slope, fit_icept = np.polyfit(xs[thin], centres, 1)
-    thickness = float(np.median(counts[thin]))
-    xs = np.arange(w)  # the refitted line is accurate: follow it across the whole image
+    fit = _fit_thin_line(g, np.arange(w), *fit[:2])  # then follow it across the whole image
+    if fit is None or fit[3] < max(8, RULE_MIN_SUPPORT * w):
+        return
+    fit_slope, fit_icept, thickness, _ = fit
+    xs = np.arange(w)
     centre = np.rint(fit_icept + fit_slope * xs).astype(int)
     inside = (centre >= 0) & (centre < h)
     xs, centre = xs[inside], centre[inside]
@@ -236,11 +260,36 @@ def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float]) ->
         m[r[ok], xs[ok]] = 0
 
 
-def remove_rules(mask: np.ndarray) -> np.ndarray:
-    """Erase ruled lines, squared-paper grids and margin lines; strokes that cross them survive."""
+def _still_there(mask: np.ndarray, segment: tuple[float, float, float, float]) -> bool:
+    """True when most points along the segment are still ink (Hough reports one rule several times)."""
+    x1, y1, x2, y2 = segment
+    t = np.linspace(0.0, 1.0, 32)
+    xs = np.clip(np.rint(x1 + t * (x2 - x1)).astype(int), 0, mask.shape[1] - 1)
+    ys = np.clip(np.rint(y1 + t * (y2 - y1)).astype(int), 0, mask.shape[0] - 1)
+    near = cv2.dilate(mask[np.clip(ys.min() - 2, 0, None) : ys.max() + 3, np.clip(xs.min() - 2, 0, None) : xs.max() + 3],
+                      np.ones((5, 5), np.uint8))
+    return bool((near[ys - np.clip(ys.min() - 2, 0, None), xs - np.clip(xs.min() - 2, 0, None)] > 0).mean() > 0.5)
+
+
+def faint_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mask of everything darker than the paper, however faintly: rules come out whole here, not just the
+    pieces that touch the digit, so they can be found and followed."""
+    level = max(255 * 0.6 * MIN_INK_CONTRAST, 0.3 * float(np.percentile(ink, 99.8)))
+    return np.where((cv2.GaussianBlur(ink, (3, 3), 0) > level) | (mask > 0), 255, 0).astype(np.uint8)
+
+
+def remove_rules(mask: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
+    """Erase ruled lines, squared-paper grids and margin lines; strokes that cross them survive.
+
+    ``ink`` (the ink map the mask came from) lets rules be found in full even when only their pieces
+    touching the digit made it into the mask.
+    """
+    guide = mask if ink is None else faint_ink(ink, mask)
     cleaned = mask.copy()
-    for segment in find_rules(mask):
-        _erase_rule(cleaned, segment)
+    for segment in find_rules(guide):
+        if _still_there(guide, segment):
+            _erase_rule(cleaned, segment, guide)
+            _erase_rule(guide, segment, guide.copy())
     return cleaned
 
 
@@ -382,8 +431,8 @@ def center_mnist(digit: np.ndarray) -> np.ndarray:
 
 def photo_mask(gray: np.ndarray) -> np.ndarray:
     """The digit's ink as a 0/255 mask on the shrunk photo (empty when no ink is found)."""
-    small = shrink(gray)
-    return keep_digit(remove_rules(binarize(darkness(small))))
+    ink = darkness(shrink(gray))
+    return keep_digit(remove_rules(binarize(ink), ink))
 
 
 def to_mnist(image: np.ndarray) -> np.ndarray:
