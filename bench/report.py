@@ -65,6 +65,11 @@ def _get(summary: dict, server: str, workload: str, c: int) -> dict | None:
     return summary.get(server, {}).get(workload, {}).get(str(c))
 
 
+def _floor_cpu(summary: dict, workload: str, c: int) -> str:
+    floor = _get(summary, "floor", workload, c)
+    return f", Flask floor {floor['cpu_ms']:.2f} ms" if floor else ""
+
+
 def targets(results: dict) -> list[str]:
     summary, servers = results["summary"], results["servers"]
     out = []
@@ -82,7 +87,9 @@ def targets(results: dict) -> list[str]:
                 p99 = ("lower" if ours["p99_ms"] < row["p99_ms"] else "NOT lower")
                 out.append(f"- {workload}, {c} connections: service {_fmt(ours['rps'])} requests/s = **{ratio:.2f}x** "
                            f"the best peer ({best}, {_fmt(row['rps'])}); target {need}x: {verdict}. "
-                           f"p99 {ours['p99_ms']:.1f} ms vs {row['p99_ms']:.1f} ms ({p99}).")
+                           f"p99 {ours['p99_ms']:.1f} ms vs {row['p99_ms']:.1f} ms ({p99}). "
+                           f"Server CPU per request: service {ours['cpu_ms']:.2f} ms, {best} {row['cpu_ms']:.2f} ms"
+                           + _floor_cpu(summary, workload, c) + ".")
             floor = _get(summary, "floor", workload, c)
             if floor and workload == "digit":
                 share = ours["rps"] / floor["rps"]
@@ -98,7 +105,7 @@ def targets(results: dict) -> list[str]:
         worst = max(ready)
         out.append(f"- Worker start (fork to ready, TFLite, {len(ready)} workers): max {worst:.3f} s, "
                    f"median {sorted(ready)[len(ready) // 2]:.3f} s; target <= 1 s: {'met' if worst <= 1 else 'MISSED'}.")
-    workers = [r for r in info.get("memory", []) if "master" not in r["name"]][1:]
+    workers = info.get("memory", [])[1:]  # the first process is the gunicorn master
     if workers:
         largest = max(r["rss_mb"] for r in workers)
         out.append(f"- RSS per worker: max {largest:.0f} MB over {len(workers)} workers (master "
