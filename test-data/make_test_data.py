@@ -364,11 +364,12 @@ def write_photo_set(recipe: Recipe, folder: Path, x: np.ndarray, y: np.ndarray) 
         label = i % 10
         image, source, notes = make_photo(rng, recipe, label, digits)
         if max(image.shape) < 300 and rng.random() < 0.5:
-            name, data = f"{recipe.name}-{i:03d}.png", cv2.imencode(".png", image)[1].tobytes()
+            coarse = image & 0xFC  # 6-bit samples: the sensor's noise would otherwise make lossless files large
+            name, data = f"{recipe.name}-{i:03d}.png", cv2.imencode(".png", coarse)[1].tobytes()
         else:
             quality = int(rng.integers(35, 86))
             if max(image.shape) > 900:  # phones save large photos at high quality; this keeps the repository small
-                quality = min(quality, 60)
+                quality = min(quality, 50)
             name, data = f"{recipe.name}-{i:03d}.jpg", encode_jpeg(image, quality)
         (folder / name).write_bytes(data)
         rows.append([name, str(label), f"photo-{source.split(':')[0]}", ";".join([source, *notes])])
