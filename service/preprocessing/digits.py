@@ -5,8 +5,8 @@ mass at the centre of a 28x28 field. A phone photo of ink on paper differs in ev
 light, ruled lines, specks, the table beyond the paper's edge, size and stroke width. Each step below undoes one
 of those differences; each is a pure function so tests and training can use them one by one.
 
-All the cleaning happens on a copy shrunk to ``WORK_SIDE`` pixels: one digit needs no more, and every step then
-costs well under a millisecond, whatever the camera's resolution.
+All the cleaning happens on a copy shrunk to ``WORK_SIDE`` pixels: one digit needs no more, and the whole
+pipeline then costs a few milliseconds whatever the camera's resolution (``test-data/score.py`` measures it).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ WEAK_INK = 0.7
 # The edge between table and paper is sharp (30-70 grey levels per pixel of the coarse copy on the test photos),
 # a shadow's rim is soft (1-5): a dark region at the border with a sharper rim than this is the table.
 TABLE_EDGE_SHARPNESS = 15.0
-# A rule (printed line) is a straight line at least this fraction of the image's short side long; digits are shorter.
+# Rule candidates: straight thin lines at least this fraction of the image's short side long ...
 RULE_MIN_SPAN = 0.4
-# ... and, refitted, is supported by thin ink over at least this fraction of the image's width (or height).
+# ... that, refitted, have thin ink over at least this fraction of the image's width (or height); a digit's
+# straight stroke (the tallest digits here are 55 % of the short side) does not.
 RULE_MIN_SUPPORT = 0.45
 
 
@@ -86,11 +87,6 @@ def ink_is_dark(gray: np.ndarray) -> bool:
         return True
     few_bright = np.mean(small > (low + high) / 2) <= 0.25
     return not (few_bright and median < DARK_GROUND)
-
-
-def ink_bright(gray: np.ndarray) -> np.ndarray:
-    """The image with ink bright on a dark background: dark-ink-on-light-paper photos are inverted."""
-    return 255 - gray if ink_is_dark(gray) else gray
 
 
 def paper_level(gray: np.ndarray) -> np.ndarray:
