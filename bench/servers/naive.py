@@ -16,11 +16,12 @@ import keras  # noqa: E402
 
 from bench.servers.common import MAX_PIXELS, models_dir  # noqa: E402
 from service.inference import Manifest  # noqa: E402
+from service.inference.registry import discover  # noqa: E402
 from service.preprocessing import decode_image, to_mnist, to_rgb_input  # noqa: E402
 from service.preprocessing.digits import WORK_SIDE  # noqa: E402
 
 app = Flask(__name__)
-_manifests = {name: Manifest.load(models_dir() / name / "1") for name in ("mnist", "flowers")}
+_manifests = {name: Manifest.load(path) for name, path in discover(models_dir(), ("mnist", "flowers")).items()}
 _models = {name: keras.models.load_model(m.directory / m.files["keras"], compile=False) for name, m in _manifests.items()}
 
 
