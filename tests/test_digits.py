@@ -103,6 +103,15 @@ def test_blank_paper_with_grain_gives_zeros() -> None:
     assert not digits.to_mnist(image).any()
 
 
+def test_blank_ruled_paper_with_a_table_edge_gives_zeros() -> None:
+    image = page()
+    for y in range(20, 240, 30):
+        cv2.line(image, (0, y), (319, y + 3), 170, 2)
+    cv2.line(image, (40, 0), (40, 239), 120, 2)
+    image[228:, :] = 70  # the table along the bottom edge
+    assert not digits.to_mnist(image).any()
+
+
 # ------------------------------------------------------------------ rules and specks
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from service.errors import InvalidImage, PayloadTooLarge, ServiceError, UnsupportedMediaType
 from service.inference import Model, ModelRegistry
-from service.preprocessing import decode_image
+from service.preprocessing import decode_image, to_mnist
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "test-data"
@@ -104,6 +104,11 @@ def test_special_files_decode_to_8_bit_and_upright() -> None:
         if "exif3" not in name:  # a quarter turn swaps the sides
             raw = cv2.imdecode(stored, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
             assert upright.shape[:2] == raw.shape[1::-1], name
+
+
+def test_blank_paper_photo_has_no_digit() -> None:
+    data = (TEST_DATA / "special" / "nodigit-blank-paper.jpg").read_bytes()
+    assert not to_mnist(decode_image(data, grayscale=True)).any()
 
 
 def test_not_a_digit_does_not_crash(mnist: Model) -> None:

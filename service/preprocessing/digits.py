@@ -319,7 +319,11 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
 
     biggest = stats[1:, cv2.CC_STAT_AREA].max()
     candidates = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.1 * biggest and not band(i)]
-    candidates = candidates or list(range(1, count))
+    if not candidates:
+        # Only long thin things: a long thin digit (a "1") stands free, a page edge or a rule runs off the image.
+        candidates = [i for i in range(1, count) if not _touches_border(stats[i], (h, w))]
+        if not candidates:
+            return np.zeros_like(mask)
     areas = stats[candidates, cv2.CC_STAT_AREA]
     order = [candidates[i] for i in np.argsort(areas)[::-1]]
     main = order[0]
