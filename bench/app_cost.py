@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for label, target, path, headers, body, n in cases:
         print(f"{label}: {cpu_us_per_call(wsgi_call(target, path, headers, body), n):,.0f} us CPU per request")
+    registry = app.extensions["registry"]
+    for name, data, n in (("mnist", digit, args.n), ("flowers", flower, max(20, args.n // 10))):
+        model = registry.get(name)
+        work = cpu_us_per_call(lambda m=model, d=data: m.classify_bytes(d, 40_000_000), n)
+        print(f"{name} work alone (decode + preprocess + LiteRT, Model.classify_bytes): {work:,.0f} us CPU")
 
 
 if __name__ == "__main__":
