@@ -59,16 +59,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def choose_models(explicit: Path | None) -> tuple[Path, str]:
-    """The real models when both exist, else stand-ins built once (so the benchmark runs before training)."""
+    """Per model, the real one from models/ when it exists, else a stand-in (built once), so the benchmark runs
+    before training has finished; a folder of links under bench/.work/models-used/ holds the mix."""
     if explicit:
         return explicit, f"given: {explicit}"
-    real = REPO / "models"
-    if all(any((real / name).glob("*/manifest.json")) for name in ("mnist", "flowers")):
-        return real, "real models from models/"
     standin = WORK / "standin-models"
     if not all((standin / name / "1" / "model.tflite").is_file() for name in ("mnist", "flowers")):
         subprocess.run([str(fleet.MAIN_PY), "-m", "bench.standin", "--out", str(standin)], cwd=REPO, check=True)
-    return standin, "STAND-IN models (untrained networks of the real input shapes; bench/standin.py)"
+    used = WORK / "models-used"
+    used.mkdir(parents=True, exist_ok=True)
+    notes = []
+    for name in ("mnist", "flowers"):
+        real = REPO / "models" / name
+        link = used / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        if any(real.glob("*/manifest.json")):
+            link.symlink_to(real)
+            notes.append(f"{name}: real model (models/{name})")
+        else:
+            link.symlink_to(standin / name)
+            notes.append(f"{name}: STAND-IN (untrained network of the real input shape, bench/standin.py)")
+    return used, "; ".join(notes)
 
 
 def training_running() -> list[str]:
