@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 PEERS = ("pytriton", "bentoml", "mlserver")
 TITLES = {"digit": "`/mnist/classify`-equivalent, small digit PNG", "flower": "flowers model, 1000x800 JPEG photo"}
 
@@ -89,7 +91,8 @@ def targets(results: dict) -> list[str]:
                            f"the best peer ({best}, {_fmt(row['rps'])}); target {need}x: {verdict}. "
                            f"p99 {ours['p99_ms']:.1f} ms vs {row['p99_ms']:.1f} ms ({p99}). "
                            f"Server CPU per request: service {ours['cpu_ms']:.2f} ms, {best} {row['cpu_ms']:.2f} ms"
-                           + _floor_cpu(summary, workload, c) + ".")
+                           + _floor_cpu(summary, workload, c)
+                           + f" (requests per CPU-second: **{row['cpu_ms'] / ours['cpu_ms']:.2f}x** {best}).")
             floor = _get(summary, "floor", workload, c)
             if floor and workload == "digit":
                 share = ours["rps"] / floor["rps"]
@@ -104,7 +107,7 @@ def targets(results: dict) -> list[str]:
     if ready:
         worst = max(ready)
         out.append(f"- Worker start (fork to ready, TFLite, {len(ready)} workers): max {worst:.3f} s, "
-                   f"median {sorted(ready)[len(ready) // 2]:.3f} s; target <= 1 s: {'met' if worst <= 1 else 'MISSED'}.")
+                   f"median {statistics.median(ready):.3f} s; target <= 1 s: {'met' if worst <= 1 else 'MISSED'}.")
     workers = info.get("memory", [])[1:]  # the first process is the gunicorn master
     if workers:
         largest = max(r["rss_mb"] for r in workers)
