@@ -321,6 +321,19 @@ def test_format_line_keeps_one_key_and_rounds() -> None:
     assert json.loads(line) == {"img.jpg": {"score": 0.65, "class": "c"}}
 
 
+def test_shipped_mnist_model_through_the_cli() -> None:
+    """The real bundled digit model, default models folder, on MNIST-style files whose digit is in their name."""
+    if not sorted((REPO_ROOT / "models" / "mnist").glob("*/manifest.json")):
+        pytest.skip("models/mnist is not in the repository yet")
+    digits = sorted((REPO_ROOT / "test-data" / "special").glob("mnist28-*.png"))
+    if not digits:
+        pytest.skip("test-data/special/mnist28-*.png not generated")
+    done = classify("--model", "mnist", str(REPO_ROOT / "test-data" / "special" / "mnist28-*.png"))
+    assert done.returncode == 0, done.stderr.decode()
+    predicted = as_classes(result_lines(done.stdout))
+    assert predicted == {path.name: path.stem.split("-")[1] for path in digits}
+
+
 @pytest.mark.slow
 def test_shipped_flowers_model_on_its_held_out_photos() -> None:
     """The bundled flowers model through the CLI on the validation photos its training run held out.
