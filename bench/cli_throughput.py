@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -40,12 +41,13 @@ def make_photos(count: int, folder: Path, source: Path, size: tuple[int, int] = 
         cv2.imwrite(str(folder / f"photo_{i:04d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
-def timed_pool(function, items, workers: int) -> float:
-    start = time.perf_counter()
+def timed_pool(function, items, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process): CPU time is what stays comparable on a shared machine."""
+    start, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(function, items):
             pass
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -81,17 +83,21 @@ def main() -> None:
         ),
     }
     inputs = [model.prepare(b, 40_000_000) for b in data]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, n, 32):
         model.classify(inputs[i : i + 32])
-    results["inference only, batches of 32 (1 LiteRT thread)"] = time.perf_counter() - start
-    start = time.perf_counter()
+    results["inference only, batches of 32 (1 LiteRT thread)"] = time.perf_counter() - start, time.process_time() - cpu
+    start, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-m", "service.cli", "-q", *model_args, str(args.folder)],
                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    results["classify CLI end to end (incl. start-up, model load)"] = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cli_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    results["classify CLI end to end (incl. start-up, model load)"] = time.perf_counter() - start, cli_cpu
     lines = done.stdout.count(b"\n")
-    for name, seconds in results.items():
-        print(f"{name:55s} {seconds:6.2f} s  {n / seconds:7.1f} images/s")
+    print(f"{'':55s} {'wall':>8s} {'images/s':>9s} {'CPU s':>7s} {'images/CPU-s':>12s}")
+    for name, (seconds, cpu_seconds) in results.items():
+        print(f"{name:55s} {seconds:7.2f}s {n / seconds:9.1f} {cpu_seconds:7.2f} {n / cpu_seconds:12.1f}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores shared with other work)")
     print(f"CLI exit status {done.returncode}, {lines} result lines")
 
 
