@@ -30,6 +30,11 @@ WEAK_INK = 0.7
 # The edge between table and paper is sharp (30-70 grey levels per pixel of the coarse copy on the test photos),
 # a shadow's rim is soft (1-5): a dark region at the border with a sharper rim than this is the table.
 TABLE_EDGE_SHARPNESS = 15.0
+# ... and runs along at least this fraction of one side of the image.
+TABLE_MIN_CONTACT = 0.3
+# A free-standing component is taken for the digit over a larger one touching the border if it is at least
+# this fraction of the larger one's area (specks around a tightly cropped digit are far smaller).
+FREE_OVER_BORDER = 0.15
 # Rule candidates: straight thin lines at least this fraction of the image's short side long ...
 RULE_MIN_SPAN = 0.4
 # ... that, refitted, have thin ink over at least this fraction of the image's width (or height); a digit's
@@ -98,10 +103,28 @@ def paper_level(gray: np.ndarray) -> np.ndarray:
     """
     h, w = gray.shape
     small, k = _coarse(gray)
-    lifted = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    level = cv2.medianBlur(lifted, k)
+    # Paper is assumed beyond the image's edge: a bold stroke cut by a tight crop is lifted from that side too.
+    pad = k // 2
+    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=float(np.percentile(small, 95)))
+    lifted = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    level = cv2.medianBlur(lifted, k)[pad : pad + small.shape[0], pad : pad + small.shape[1]]
     level = cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.maximum(level, gray)
+
+
+def _is_strip(component: np.ndarray, area: int) -> bool:
+    """True for a region lying along the image's sides, as the table beyond the page does.
+
+    It runs along a good part of at least one side, and nearly all of it is reached by walking straight in
+    from a side. A digit cropped so tightly that it touches the edge fails one of the two (a 2 whose base
+    lies on the edge: the rest of the 2 is not reached from the edge).
+    """
+    sides = (component, component[::-1], component.T, component.T[::-1])  # from top, bottom, left, right
+    contact = max(float(side[0].mean()) for side in sides)
+    if contact < TABLE_MIN_CONTACT:
+        return False
+    reached = sum(int(np.cumprod(side, axis=0).sum()) for side in sides)
+    return reached >= 0.7 * area
 
 
 def beyond_page(gray: np.ndarray) -> np.ndarray:
@@ -124,10 +147,9 @@ def beyond_page(gray: np.ndarray) -> np.ndarray:
     sh, sw = small.shape
     table = np.zeros(count, dtype=bool)
     for i in range(1, count):
-        x, y, bw, bh, _ = stats[i]
-        if not (x == 0 or y == 0 or x + bw == sw or y + bh == sh):
-            continue
         component = (labels == i).astype(np.uint8)
+        if not _is_strip(component, stats[i, cv2.CC_STAT_AREA]):
+            continue
         rim = (cv2.dilate(component, np.ones((3, 3), np.uint8)) > 0) & (component == 0)
         # The table's rim is sharp all round; a shadow merged with dark ink has a soft rim in places.
         table[i] = bool(rim.any()) and float(np.percentile(sharpness[rim], 25)) >= TABLE_EDGE_SHARPNESS
@@ -327,9 +349,10 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
     areas = stats[candidates, cv2.CC_STAT_AREA]
     order = [candidates[i] for i in np.argsort(areas)[::-1]]
     main = order[0]
-    # A blob that touches the border is usually the table, a shadow's edge or the page's edge, not the digit.
+    # A blob that touches the border is usually the table, a shadow's edge or the page's edge, not the digit;
+    # but a digit cropped tightly touches it too, and then the specks around it must not win.
     for idx in order:
-        if stats[idx, cv2.CC_STAT_AREA] < 0.02 * areas.max():
+        if stats[idx, cv2.CC_STAT_AREA] < FREE_OVER_BORDER * areas.max():
             break
         if not _touches_border(stats[idx], (h, w)):
             main = idx
