@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8080
 
-RUN useradd --system --create-home --uid 10001 --user-group app
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --create-home --uid 10001 --gid app app
 
 WORKDIR /app
 

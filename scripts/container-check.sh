@@ -122,6 +122,7 @@ build_start=$SECONDS
 buildah build --isolation chroot --pull=never --layers --format docker \
     "${mounts[@]}" "${build_args[@]}" -t "$IMAGE" "$REPO" >"$CACHE/build.log" 2>&1 \
     || { tail -30 "$CACHE/build.log" >&2; fail "image build failed (log: $CACHE/build.log)"; }
+podman image prune -f >/dev/null 2>&1 || true  # earlier builds' untagged images would pile up in the cache
 say "image built in $((SECONDS - build_start))s; size $(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)"
 
 run_opts=(--rm --ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
