@@ -236,6 +236,24 @@ def test_28x28_mnist_digits_pass_through_unchanged(digit: int) -> None:
     assert (digits.to_mnist(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) == out).all()
 
 
+@pytest.mark.parametrize("digit", range(10))
+def test_28x28_black_on_white_digits_come_back_as_mnist(digit: int) -> None:
+    image = cv2.imread(str(TEST_DATA / "special" / f"mnist28-{digit}.png"), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        pytest.skip("test-data/special/mnist28-*.png missing (run test-data/make_test_data.py)")
+    assert (digits.to_mnist(255 - image) * 255 == image).all()
+
+
+def test_small_pencil_digit_on_grey_paper_is_inverted_and_stretched() -> None:
+    image = cv2.imread(str(TEST_DATA / "special" / "mnist28-4.png"), cv2.IMREAD_GRAYSCALE)
+    pencil = np.clip(200 - cv2.resize(image, (48, 48)) * 0.5, 0, 255).astype(np.uint8)
+    out = digits.to_mnist(pencil)
+    assert out.max() == pytest.approx(1.0)
+    cy, cx = digits.center_of_mass(out)
+    assert abs(cy - 14) < 0.5 and abs(cx - 14) < 0.5
+    assert out[0].max() == 0 and out[:, 0].max() == 0  # the grey paper became black
+
+
 def test_larger_white_on_black_digit_is_centred_like_mnist() -> None:
     image = cv2.resize(cv2.imread(str(TEST_DATA / "special" / "mnist28-7.png"), cv2.IMREAD_GRAYSCALE), (56, 56))
     out = digits.to_mnist(image)
