@@ -257,7 +257,7 @@ def _fit_thin_line(m: np.ndarray, xs: np.ndarray, slope: float, icept: float) ->
 
 
 def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], guide: np.ndarray) -> None:
-    """Erase one rule in place, keeping the ink that touches or crosses it.
+    """Erase one rule in place from ``mask`` (keeping the ink that touches or crosses it) and from ``guide``.
 
     The Hough segment is only roughly placed (one-degree steps), so the line is first refitted to the pixels
     near it in ``guide`` (the faint-ink mask, where rules are whole); a fit supported by less than
@@ -290,10 +290,11 @@ def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], gu
     above = np.clip(centre - half - 2, 0, h - 1)
     below = np.clip(centre + half + 2, 0, h - 1)
     touching = (m[above, xs] > 0) | (m[below, xs] > 0)
-    for offset in range(-half, half + 1):
-        r = centre + offset
-        ok = (r >= 0) & (r < h) & ~touching
-        m[r[ok], xs[ok]] = 0
+    rows = centre[None, :] + np.arange(-half, half + 1)[:, None]
+    cols = np.broadcast_to(xs, rows.shape)
+    inside = (rows >= 0) & (rows < h)
+    m[rows[inside & ~touching], cols[inside & ~touching]] = 0
+    g[rows[inside], cols[inside]] = 0  # the guide loses the whole rule: it is not found a second time
 
 
 def _still_there(mask: np.ndarray, segment: tuple[float, float, float, float]) -> bool:
@@ -325,7 +326,6 @@ def remove_rules(mask: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
     for segment in find_rules(guide):
         if _still_there(guide, segment):
             _erase_rule(cleaned, segment, guide)
-            _erase_rule(guide, segment, guide.copy())
     return cleaned
 
 
