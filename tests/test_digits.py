@@ -158,6 +158,22 @@ def test_specks_and_border_blobs_are_dropped() -> None:
     assert (kept == mask).all()
 
 
+def test_small_digit_on_a_vignetted_ruled_page_is_found() -> None:
+    h, w = 480, 640
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    light = 1.0 - 0.45 * (((yy - h / 2) / h) ** 2 + ((xx - w / 2) / w) ** 2) * 2  # darker towards the corners
+    image = np.full((h, w), 235, np.float32)
+    for y in range(25, h, 38):
+        cv2.line(image, (0, y), (w - 1, y + 4), 175, 2)
+    clean = np.full((h, w), 235, np.uint8)
+    write(clean, "5", at=(300, 250), scale=1.4, thickness=4)  # about 40 pixels tall: 8 % of the short side
+    image = np.minimum(image, clean.astype(np.float32)) * light
+    truth = cv2.resize((clean < 128).astype(np.uint8), (320, 240), interpolation=cv2.INTER_AREA) > 0
+    found = digits.photo_mask(image.astype(np.uint8)) > 0
+    assert found[~cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)].sum() == 0  # stubs only
+    assert (found & truth).sum() > 0.7 * truth.sum()
+
+
 @pytest.mark.parametrize("text", ["3", "5", "7", "8"])  # a bold 2 cut through its base: see the module note
 def test_tightly_cropped_digit_touching_the_edges_is_kept_over_specks(text: str) -> None:
     image = np.full((200, 150), 235, np.uint8)

@@ -121,9 +121,16 @@ def paper_level(gray: np.ndarray) -> np.ndarray:
     """
     h, w = gray.shape
     small, k = _coarse(gray)
-    # Paper is assumed beyond the image's edge: a bold stroke cut by a tight crop is lifted from that side too.
+    # Beyond the image's edge lies more of the paper along that edge: the edge's own brightest pixels nearby
+    # (a 1-D max filter along it) are repeated outwards. A bold stroke cut by a tight crop is then lifted
+    # from that side too, while a page darker towards its edges (vignetting) is still followed.
     pad = k // 2
-    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=float(np.percentile(small, 95)))
+    along = np.ones((1, k), np.uint8)
+    edge = small.copy()
+    edge[[0, -1], :] = cv2.dilate(small[[0, -1], :], along)
+    edge[:, [0, -1]] = cv2.dilate(small[:, [0, -1]].T.copy(), along).T
+    padded = cv2.copyMakeBorder(edge, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    padded[pad : pad + small.shape[0], pad : pad + small.shape[1]] = small
     lifted = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     level = cv2.medianBlur(lifted, k)[pad : pad + small.shape[0], pad : pad + small.shape[1]]
     level = cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR)
