@@ -34,6 +34,9 @@ WEAK_INK = 0.7
 TABLE_EDGE_SHARPNESS = 15.0
 # ... and runs along at least this fraction of one side of the image.
 TABLE_MIN_CONTACT = 0.3
+# A digit that touches the image's edge was cropped tightly, so it is large: its box's longer side is at least
+# this fraction of the image's short side (smaller things at the edge are slivers of page rim or rule).
+TIGHT_CROP_MIN_SIDE = 0.25
 # A free-standing component is taken for the digit over a larger one touching the border if it is at least
 # this fraction of the larger one's area (specks around a tightly cropped digit are far smaller).
 FREE_OVER_BORDER = 0.15
@@ -382,6 +385,10 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
         if not _touches_border(stats[idx], (h, w)):
             main = idx
             break
+    if _touches_border(stats[main], (h, w)) and max(stats[main, cv2.CC_STAT_HEIGHT], stats[main, cv2.CC_STAT_WIDTH]) < (
+        TIGHT_CROP_MIN_SIDE * min(h, w)
+    ):
+        return np.zeros_like(mask)  # a sliver at the edge (page rim, a rule's end), not a tightly cropped digit
     keep = np.zeros(count, dtype=bool)
     keep[main] = True
     inner = [i for i in candidates if not _touches_border(stats[i], (h, w))]
