@@ -127,3 +127,19 @@ def test_invalid_config_file_exits_with_the_named_field(tmp_path: Path, capsys):
                                 "train_args": {"batch_size": 0, "epochs": 1}}))
     assert main(["--config", str(path)]) == 2
     assert "train_args.batch_size: must be >= 1" in capsys.readouterr().err
+
+
+def test_training_streams_from_tfrecord_shards(mnist_npz: Path, tmp_path: Path):
+    from training import tfrecords
+    from training.config import validate_config
+    from training.run import train
+
+    tfrecords.convert_mnist(mnist_npz, tmp_path / "records", shards=3)
+    config = validate_config({
+        "dataset": "MnistDataset", "dataset_args": {"tfrecords_dir": str(tmp_path / "records")},
+        "model": "DigitModel", "network": "mlp", "network_args": {"units": 32},
+        "train_args": {"batch_size": 64, "epochs": 2}, "save_weights": False,
+    })
+    result = train(config, progress=False)
+    assert result["status"] == "success" and len(result["history"]) == 2
+    assert 0.0 <= result["test"]["accuracy"] <= 1.0 and result["eval_name"] == "test"
