@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, directory in discover(args.models_dir).items():
         manifest = Manifest.load(directory)
         path = directory / manifest.files["tflite"]
-        costs = {int(b): per_image_us(path, manifest.input_shape, int(b), args.seconds) for b in args.batches.split(",")}
+        batches = [int(b) for b in args.batches.split(",")]
+        costs = {b: per_image_us(path, manifest.input_shape, b, args.seconds) for b in batches}
         single = costs[min(costs)]
         print(f"{name}: " + ", ".join(f"batch {b}: {us:,.0f} us/image ({us / single:.2f}x)" for b, us in costs.items()))
 

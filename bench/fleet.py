@@ -45,11 +45,13 @@ def free_port() -> int:
 def _triton_binary(data: bytes) -> tuple[dict[str, str], bytes]:
     tensor = struct.pack("<I", len(data)) + data
     header = json.dumps({
-        "inputs": [{"name": "image", "shape": [1, 1], "datatype": "BYTES", "parameters": {"binary_data_size": len(tensor)}}],
+        "inputs": [{"name": "image", "shape": [1, 1], "datatype": "BYTES",
+                    "parameters": {"binary_data_size": len(tensor)}}],
         "outputs": [{"name": "label", "parameters": {"binary_data": False}},
                     {"name": "probability", "parameters": {"binary_data": False}}],
     }).encode()
-    return {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(header))}, header + tensor
+    headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(header))}
+    return headers, header + tensor
 
 
 def _v2_json(data: bytes) -> tuple[dict[str, str], bytes]:
@@ -166,6 +168,19 @@ class Running:
                 continue
         return total
 
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def restart(self) -> None:
+        """Start the same server again on the same port (someone else on the machine may have stopped it)."""
+        self.stop()
+        if self.spec.setup:
+            self.spec.setup()
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.spec.command, cwd=REPO, env=dict(os.environ, **self.spec.env),
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             try:
@@ -206,6 +221,7 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
                       "flower": Request("/predict?model=flowers", {"Content-Type": "image/jpeg"}, flower)}
     pythonpath = {"PYTHONPATH": str(REPO), "BENCH_MODELS_DIR": str(models_dir)}
     gunicorn = str(REPO / ".venv" / "bin" / "gunicorn")
+    gunicorn_conf = ["--config", "gunicorn.conf.py", "--no-control-socket"]
     specs: list[ServerSpec] = []
     ports: dict[str, int] = {}
 
@@ -217,7 +233,7 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
         p = port_for(name)
         env = {"HOST": "127.0.0.1", "PORT": str(p), "CLASSIFIER_MODELS_DIR": str(models_dir),
                "CLASSIFIER_MODELS": "mnist,flowers", **extra_env}
-        return ServerSpec(name, "service", describe, [gunicorn, "--config", "gunicorn.conf.py", "--no-control-socket"], env,
+        return ServerSpec(name, "service", describe, [gunicorn, *gunicorn_conf], env,
                           flask_requests, _flask_answer)
 
     for name in names:
@@ -227,13 +243,14 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
             p = port_for(name)
             env = {"HOST": "127.0.0.1", "PORT": str(p), **pythonpath}
             specs.append(ServerSpec(name, "reference", "Flask view answering fixed JSON, same gunicorn.conf.py",
-                                    [gunicorn, "--config", "gunicorn.conf.py", "--no-control-socket", "bench.servers.floor:app"], env,
+                                    [gunicorn, *gunicorn_conf, "bench.servers.floor:app"], env,
                                     flask_requests, _flask_answer))
         elif name == "naive":
             p = port_for(name)
             specs.append(ServerSpec(name, "reference", "Flask + Keras model.predict per request, gunicorn -w 2 (sync)",
-                                    [gunicorn, "-w", "2", "-b", f"127.0.0.1:{p}", "--timeout", "120", "--no-control-socket",
-                                     "bench.servers.naive:app"], pythonpath, flask_requests, _flask_answer))
+                                    [gunicorn, "-w", "2", "-b", f"127.0.0.1:{p}", "--timeout", "120",
+                                     "--no-control-socket", "bench.servers.naive:create_app()"],
+                                    pythonpath, flask_requests, _flask_answer))
         elif name == "pytriton":
             p, workspace = port_for(name), work / "pytriton-workspace"
             py = str(VENVS / "pytriton" / "bin" / "python")
@@ -257,7 +274,8 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
                 {"digit": Request("/v2/models/mnist/infer", *body["digit"]),
                  "flower": Request("/v2/models/flowers/infer", *body["flower"])},
                 _v2_answer,
-                setup=lambda cmd=setup_cmd: subprocess.run(cmd, check=True, cwd=REPO, env=dict(os.environ, **pythonpath))))
+                setup=lambda cmd=setup_cmd: subprocess.run(cmd, check=True, cwd=REPO,
+                                                           env=dict(os.environ, **pythonpath))))
         elif name == "bentoml":
             p = port_for(name)
             env = dict(pythonpath, BENTOML_HOME=str(work / "bentoml-home"), BENTOML_DO_NOT_TRACK="True")

@@ -60,4 +60,5 @@ def multipart(data: bytes, filename: str, mimetype: str, field_name: str = "imag
     """A multipart/form-data body with one file field; returns (headers, body)."""
     head = (f"--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field_name}\"; filename=\"{filename}\"\r\n"
             f"Content-Type: {mimetype}\r\n\r\n").encode()
-    return {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}, head + data + f"\r\n--{_BOUNDARY}--\r\n".encode()
+    tail = f"\r\n--{_BOUNDARY}--\r\n".encode()
+    return {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}, head + data + tail

@@ -39,12 +39,14 @@ def render(results: dict) -> str:
         lines.append(f"| {name} | FAILED TO START, left out of this run: {why[:200]} | | |")
     for workload in ("digit", "flower"):
         lines += ["", f"## {TITLES[workload]}", "",
-                  "| server | connections | requests/s | p50 ms | p99 ms | errors | server CPU ms/request | rounds (requests/s) |",
+                  "| server | connections | requests/s | p50 ms | p99 ms | errors | server CPU ms/request "
+                  "| rounds (requests/s) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for name in servers:
             for c, row in sorted(summary.get(name, {}).get(workload, {}).items(), key=lambda kv: int(kv[0])):
                 lines.append(f"| {name} | {c} | {_fmt(row['rps'])} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-                             f"{row['errors']} | {row['cpu_ms']:.2f} | {', '.join(_fmt(r) for r in row['rounds_rps'])} |")
+                             f"{row['errors']} | {row['cpu_ms']:.2f} | "
+                             f"{', '.join(_fmt(r) for r in row['rounds_rps'])} |")
     lines += ["", "## Memory (RSS per process, MB, after load)", "", "| server | processes | total | largest |",
               "| --- | --- | --- | --- |"]
     for name, info in servers.items():
@@ -52,6 +54,9 @@ def render(results: dict) -> str:
         if rows:
             lines.append(f"| {name} | {len(rows)} | {sum(r['rss_mb'] for r in rows):,.0f} | "
                          f"{max(r['rss_mb'] for r in rows):,.0f} |")
+    if results.get("restarts"):
+        lines += ["", "## Restarts during the run", ""]
+        lines += [f"- {r['at']} {r['server']}: {r['why']}; restarted on the same port" for r in results["restarts"]]
     lines += ["", "## Targets (issue 5)", ""] + targets(results)
     return "\n".join(lines) + "\n"
 

@@ -35,7 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--servers", default="service,floor,naive,pytriton,bentoml,mlserver",
                         help="comma-separated servers (default: all)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VAL[,KEY=VAL]",
-                        help="also run this service with extra environment (repeatable), e.g. sync:CLASSIFIER_WORKER_CLASS=sync")
+                        help="also run this service with extra environment (repeatable), "
+                             "e.g. sync:CLASSIFIER_WORKER_CLASS=sync")
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="folder with mnist/ and flowers/ (default: models/ if both exist, else stand-ins)")
     parser.add_argument("--rounds", type=int, default=3)
@@ -92,6 +93,15 @@ def worker_ready_seconds(log: Path) -> list[float]:
     return [float(m) for m in re.findall(r"ready ([0-9.]+) s after fork", log.read_text(errors="replace"))]
 
 
+def note_restart(results: dict, server: fleet.Running, why: str) -> None:
+    """Restart a server that stopped mid-run (on a shared machine) and record it in the results."""
+    why = " ".join(why.split())
+    print(f"  {server.spec.name}: {why}; restarting it", file=sys.stderr, flush=True)
+    results.setdefault("restarts", []).append({"server": server.spec.name, "why": why,
+                                               "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    server.restart()
+
+
 def start_with_retry(spec: fleet.ServerSpec, logs: Path, attempts: int = 3) -> fleet.Running:
     """Start a server; retry a failed start (PyTriton's multi-instance handshake sometimes races at load)."""
     for attempt in range(1, attempts + 1):
@@ -140,13 +150,21 @@ def main(argv: list[str] | None = None) -> None:
             for server in order:
                 for w in WORKLOADS:
                     for c in args.connections:
+                        if not server.alive():
+                            note_restart(results, server, "found stopped before its run")
                         cpu = server.cpu_seconds()
-                        result = run_wrk(server.url(w), scripts[server.spec.name, w], c, args.duration)
+                        try:
+                            result = run_wrk(server.url(w), scripts[server.spec.name, w], c, args.duration)
+                        except RuntimeError as exc:
+                            note_restart(results, server, f"wrk failed: {exc}"[:200])
+                            cpu = server.cpu_seconds()
+                            result = run_wrk(server.url(w), scripts[server.spec.name, w], c, args.duration)
                         cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
                         results["runs"].append({"round": rnd, "server": server.spec.name, "workload": w,
                                                 "connections": c, "cpu_ms": round(cpu_ms, 3), **result.as_dict()})
                         print(f"  round {rnd + 1} {server.spec.name:>10} {w:>6} c{c:<3} {result.rps:8.1f} rps "
-                              f"p50 {result.p50_ms:7.2f} ms p99 {result.p99_ms:8.2f} ms err {result.errors} cpu {cpu_ms:.2f} ms/req",
+                              f"p50 {result.p50_ms:7.2f} ms p99 {result.p99_ms:8.2f} ms err {result.errors} "
+                              f"cpu {cpu_ms:.2f} ms/req",
                               file=sys.stderr, flush=True)
                 server.rss.append(server.memory())
         for server in running:
@@ -161,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     results["meta"] = {
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": "bench/.venvs/harness/bin/python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["bench/.venvs/harness/bin/python -m bench.run",
+                             *(argv if argv is not None else sys.argv[1:])]).strip(),
         "models": models_note, "rounds": args.rounds, "duration_s": args.duration,
         "connections": args.connections, "machine": machine(), "contention": contention,
         "payloads": {w: {"file": p.name, "bytes": p.stat().st_size} for w, p in payloads.items()},
