@@ -115,8 +115,9 @@ def flowers_resnet(input_shape: tuple[int, ...], num_classes: int, *, activation
     x = inputs
     if inner_size and inner_size != input_shape[0]:  # first, so the augmentation also runs on fewer pixels
         x = layers.Resizing(inner_size, inner_size, interpolation="bilinear")(x)
-    x = _photo_augmentation(x, contrast=0.3, brightness=0.2, zoom=0.2, rotation=0.08, translation=0.1,
-                            saturation=0.3)
+    # Moderate on purpose: a stronger mix (rotation 0.08, zoom 0.2, contrast 0.3, saturation 0.3) underfitted
+    # here (61% train / 59% validation after 15 of 40 epochs).
+    x = _photo_augmentation(x, contrast=0.2, brightness=0.15, zoom=0.15, rotation=0.05, translation=0.08)
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(x)
     x = _conv_bn(x, width, activation, strides=2)
     x = _conv_bn(x, width, activation)
