@@ -72,10 +72,12 @@ def main() -> None:
     data = [Path(f).read_bytes() for f in files]
     n = len(files)
     print(f"{n} photos in {args.folder}, model {model.name} {model.manifest.input_shape}, {os.cpu_count()} CPUs")
-    full = cv2.IMREAD_COLOR
+    def full_decode(data: bytes):
+        return cv2.imdecode(_buf(data), cv2.IMREAD_COLOR)
+
     results = {
-        "full-size decode, 1 thread": timed_pool(lambda b: cv2.imdecode(_buf(b), full), data, 1),
-        f"full-size decode, {args.workers} threads": timed_pool(lambda b: cv2.imdecode(_buf(b), full), data, args.workers),
+        "full-size decode, 1 thread": timed_pool(full_decode, data, 1),
+        f"full-size decode, {args.workers} threads": timed_pool(full_decode, data, args.workers),
         f"model.decode (reduced), {args.workers} threads": timed_pool(lambda b: model.decode(b, 40_000_000), data,
                                                                       args.workers),
         f"read+decode+preprocess, {args.workers} threads": timed_pool(
@@ -89,7 +91,7 @@ def main() -> None:
     results["inference only, batches of 32 (1 LiteRT thread)"] = time.perf_counter() - start, time.process_time() - cpu
     start, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-m", "service.cli", "-q", *model_args, str(args.folder)],
-                          cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                          cwd=REPO, capture_output=True, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cli_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     results["classify CLI end to end (incl. start-up, model load)"] = time.perf_counter() - start, cli_cpu

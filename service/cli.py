@@ -5,7 +5,8 @@
 
 stdout carries nothing but those lines (see ``service.cli_streams``), in input order, flushed as produced.
 Logs, skipped files and the progress bar go to stderr. Exit status: 0 every image classified, 1 some image or
-input failed (the others are still printed), 2 usage error or a model that cannot be loaded.
+input failed (the others are still printed), 2 nothing could be run (usage error, a model that cannot be
+loaded, an internal error).
 
 Speed comes from overlapping work: a thread pool reads and decodes images (OpenCV releases the GIL; large JPEGs are
 decoded at a reduced scale), while the main thread runs the model on batches. The decoding and preprocessing code
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify images; print one JSON line per image on stdout: "
         '{"<name>": {"score": <probability>, "class": "<label>"}}. Everything else goes to stderr.',
         epilog="Exit status: 0 all images classified, 1 some failed (reported on stderr, the rest printed), "
-        "2 usage error or model not loadable. Environment: CLASSIFIER_MODELS_DIR, CLASSIFIER_MAX_PIXELS.",
+        "2 nothing could be run (usage error, model not loadable, internal error). "
+        "Environment: CLASSIFIER_MODELS_DIR, CLASSIFIER_MAX_PIXELS, CLASSIFIER_INFERENCE_THREADS.",
     )
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT",
@@ -109,9 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             log.error("interrupted")
             return 130
+        except Exception:  # a bug, not a bad image: say so on the real stderr, even with -q, and never exit 1
+            log.exception("internal error; please report it with this message")
+            return EXIT_USAGE
 
 
 def run(args: argparse.Namespace, results: TextIO, messages: TextIO) -> int:
+    """Expand inputs, load the model, classify; returns the exit status. Split from ``main`` for its streams."""
     try:
         settings = Settings.from_env()
     except ValueError as exc:

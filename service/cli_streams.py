@@ -100,7 +100,8 @@ def configure_cli_logging(stream: TextIO, *, quiet: bool, verbosity: int) -> Non
     else:
         level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
     handler = TqdmHandler(stream)
-    handler.setFormatter(logging.Formatter("classify: %(message)s" if verbosity < 2 else "%(levelname)s %(name)s: %(message)s"))
+    layout = "%(levelname)s %(name)s: %(message)s" if verbosity >= 2 else "classify: %(message)s"
+    handler.setFormatter(logging.Formatter(layout))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
