@@ -8,6 +8,7 @@ on wrong file-to-line pairing, without depending on a trained model being in the
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -69,7 +70,8 @@ BUILD_MODELS = textwrap.dedent(
 @pytest.fixture(scope="session")
 def model_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundled ``models/colours/1`` (TFLite, logits) and bare external files; built once, in a subprocess."""
-    pytest.importorskip("tensorflow", reason="building the test model needs TensorFlow (requirements-train.txt)")
+    if importlib.util.find_spec("tensorflow") is None:  # checked without importing it into the test process
+        pytest.skip("building the test model needs TensorFlow (requirements-train.txt)")
     root = tmp_path_factory.mktemp("cli-models")
     subprocess.run([sys.executable, "-c", BUILD_MODELS, str(root)], check=True, capture_output=True, timeout=300)
     return root
