@@ -98,7 +98,8 @@ def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
     make_folders(data / "eval", 20, 2)
     models = tmp_path / "models"
     config = {
-        "dataset": "TrainEvalFolderDataset", "dataset_args": {"path": str(data), "image_size": [32, 32, 3]},
+        "dataset": "TrainEvalFolderDataset",
+        "dataset_args": {"path": str(data), "image_size": [32, 32, 3], "final": True, "channel_gain": 0.2},
         "model": "MugModel", "network": "mugs_cnn", "network_args": {"width": 8},
         "train_args": {"batch_size": 32, "epochs": 1}, "save_weights": True, "filename": str(models / "mugs"),
     }
@@ -109,7 +110,10 @@ def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
     manifest = json.loads((models / "mugs" / "1" / "manifest.json").read_text())
     assert manifest["labels"] == ["red", "green", "blue"]  # the leading class index is dropped, order kept
     assert manifest["preprocessing"]["kind"] == "rgb" and manifest["preprocessing"]["size"] == [32, 32]
-    assert manifest["data"]["train_count"] == 180 and manifest["metrics"]["eval_count"] == 60
+    # final mode: trained on train/ + eval/, after measuring the same recipe on train/ only
+    assert manifest["data"]["train_count"] == 240 and manifest["metrics"]["eval_count"] == 60
+    train_only = manifest["metrics"]["train_only"]
+    assert 0 <= train_only["eval_accuracy"] <= 100 and set(train_only["tflite"]) == {"float32", "float16", "int8"}
 
     image = cv2.imread(str(data / "eval" / "2blue" / "0.png"))
     ok, jpeg = cv2.imencode(".jpg", image)

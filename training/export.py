@@ -24,7 +24,7 @@ VARIANTS = ("float32", "float16", "int8")  # int8 = dynamic-range quantisation (
 TOLERANCE = 0.5  # accuracy points a smaller variant may lose against float32 and still be served
 
 
-def tflite_bytes(model: keras.Model, input_shape: tuple[int, ...], variant: str) -> bytes:
+def tflite_bytes(model: keras.Model, variant: str) -> bytes:
     """Convert the inference graph (random augmentation layers are identities); the batch dimension stays
     dynamic, so the service can batch requests."""
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -71,6 +71,12 @@ def choose_variant(accuracies: dict[str, float], sizes: dict[str, int]) -> str:
     return min(ok, key=lambda v: sizes[v])
 
 
+def measure_variants(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[dict[str, bytes], dict[str, float]]:
+    """Convert every TFLite variant and measure its accuracy on (x, y) with LiteRT."""
+    converted = {v: tflite_bytes(model, v) for v in VARIANTS}
+    return converted, {v: accuracy(tflite_outputs(converted[v], x), y) for v in VARIANTS}
+
+
 def export(model: keras.Model, directory: Path, *, name: str, version: str, task: str, labels: list[str],
            input_shape: tuple[int, ...], input_range: list[float], preprocessing: dict[str, Any],
            x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str, metrics: dict[str, Any],
@@ -80,8 +86,7 @@ def export(model: keras.Model, directory: Path, *, name: str, version: str, task
     model.save(directory / "model.keras")
     metrics = dict(metrics)
     keras_acc = accuracy(keras_outputs(model, x_eval), y_eval)
-    converted = {v: tflite_bytes(model, input_shape, v) for v in VARIANTS}
-    accuracies = {v: accuracy(tflite_outputs(converted[v], x_eval), y_eval) for v in VARIANTS}
+    converted, accuracies = measure_variants(model, x_eval, y_eval)
     sizes = {v: len(b) for v, b in converted.items()}
     served = choose_variant(accuracies, sizes)
     (directory / "model.tflite").write_bytes(converted[served])

@@ -27,13 +27,14 @@ def output_directory(config: TrainConfig) -> Path:
 
 
 def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | None = None,
-          progress: bool | None = None) -> dict[str, Any]:
-    """Train and (if ``save_weights``) export to ``<filename>/<version>/``."""
+          progress: bool | None = None, measure_tflite: bool = False) -> dict[str, Any]:
+    """Train and (if ``save_weights``) export to ``<filename>/<version>/``; ``measure_tflite`` measures the TFLite
+    variants even when nothing is saved (the held-out half of a final-mode run)."""
     import keras
 
     from training.callbacks import EpochHistory, TqdmProgress
     from training.datasets import DATASETS
-    from training.export import export
+    from training.export import export, measure_variants
     from training.networks import build
 
     train_only: dict[str, Any] | None = None
@@ -41,10 +42,11 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
         # The held-out figure first: the same recipe trained on train/ only, measured on eval/.
         log.info("final mode: training on train/ only first, to measure eval/ while it is still unseen")
         held_out = train(replace(config, dataset_args={**config.dataset_args, "final": False}, save_weights=False),
-                         progress=progress)
+                         progress=progress, measure_tflite=True)
         train_only = {"eval_accuracy": round(100 * held_out["test"]["accuracy"], 2),
                       "eval_loss": round(held_out["test"]["loss"], 4), "runtime": "keras",
-                      "train_seconds": held_out["train_seconds"], "history": held_out["history"]}
+                      "tflite": held_out["tflite"], "train_seconds": held_out["train_seconds"],
+                      "history": held_out["history"]}
     keras.utils.set_random_seed(config.seed)
     dataset_args = dict(config.dataset_args)
     data = DATASETS[config.dataset](**dataset_args)
@@ -75,6 +77,10 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     }
     if not config.save_weights:
         result["history"] = history.epochs
+        if measure_tflite:
+            converted, accuracies = measure_variants(model, data.x_eval, data.y_eval)
+            result["tflite"] = {v: {f"{data.eval_name}_accuracy": accuracies[v], "bytes": len(converted[v])}
+                                for v in converted}
         return result
     directory = output_directory(config)
     # Export a fresh copy of the network: same weights, no optimizer state in model.keras.
