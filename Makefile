@@ -55,7 +55,7 @@ clean-venv:
 container-check:
 	bash scripts/container-check.sh
 
-# Side-by-side benchmark (bench/README.md): installs wrk and the peers' environments once, then about 17 minutes.
+# Side-by-side benchmark (bench/README.md): installs wrk and the peers' environments once, then about 15 minutes.
 # BENCH_ARGS=--quick gives a smoke run of about 3 minutes.
 .PHONY: bench
 bench: $(VENV)/.dev-installed
