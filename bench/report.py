@@ -35,8 +35,8 @@ def render(results: dict) -> str:
     for name, info in servers.items():
         answers = " / ".join(f"{a[0]} {a[1]:.3f}" for a in info["answers"].values())
         lines.append(f"| {name} | {info['describe']} | {info['ready_s']} s | {answers} |")
-    for name, why in results.get("failed", {}).items():
-        lines.append(f"| {name} | FAILED TO START, left out of this run: {why[:200]} | | |")
+    for name, reason in results.get("failed", {}).items():
+        lines.append(f"| {name} | FAILED TO START, left out of this run: {reason[:200]} | | |")
     for workload in ("digit", "flower"):
         lines += ["", f"## {TITLES[workload]}", "",
                   "| server | connections | requests/s | p50 ms | p99 ms | errors | server CPU ms/request "
@@ -58,6 +58,7 @@ def render(results: dict) -> str:
         lines += ["", "## Restarts during the run", ""]
         lines += [f"- {r['at']} {r['server']}: {r['why']}; restarted on the same port" for r in results["restarts"]]
     lines += ["", "## Targets (issue 5)", ""] + targets(results)
+    lines += ["", "## Why targets are missed", ""] + why(results)
     return "\n".join(lines) + "\n"
 
 
@@ -70,6 +71,31 @@ def _contention(contention: dict) -> str:
 
 def _get(summary: dict, server: str, workload: str, c: int) -> dict | None:
     return summary.get(server, {}).get(workload, {}).get(str(c))
+
+
+def why(results: dict) -> list[str]:
+    """The arithmetic behind the misses, from this run's CPU figures and the in-process costs."""
+    summary = results["summary"]
+    out = ["In-process CPU per request, measured at the start of this run "
+           "(`PYTHONPATH=. .venv/bin/python -m bench.app_cost`):", ""]
+    out += [f"    {line}" for line in results["meta"].get("in_process", [])] + [""]
+    for workload, need in (("digit", 2.0), ("flower", 1.5)):
+        ours, floor = _get(summary, "service", workload, 16), _get(summary, "floor", workload, 16)
+        peers = [(p, _get(summary, p, workload, 16)) for p in PEERS if _get(summary, p, workload, 16)]
+        if not (ours and floor and peers):
+            continue
+        best, row = min(peers, key=lambda pr: pr[1]["cpu_ms"])
+        budget = row["cpu_ms"] / need
+        out.append(f"- {workload}: the most CPU-efficient peer ({best}) spends {row['cpu_ms']:.2f} ms of CPU per "
+                   f"request, so {need}x its throughput on the same 2 cores needs at most {budget:.2f} ms per "
+                   f"request. The Flask floor (gunicorn + Flask, no work at all) already spends "
+                   f"{floor['cpu_ms']:.2f} ms, leaving {budget - floor['cpu_ms']:.2f} ms for reading the upload, "
+                   f"decoding, preprocessing, LiteRT and the JSON answer; this service spends "
+                   f"{ours['cpu_ms']:.2f} ms in all.")
+    out += ["", "Requests/s ratios additionally move with how much CPU each server got during its turn on a shared "
+            "machine (see Contention); the CPU per request is the steadier comparison. What was changed in the "
+            "service to get here, with each change's measured effect: `bench/README.md`."]
+    return out
 
 
 def _floor_cpu(summary: dict, workload: str, c: int) -> str:

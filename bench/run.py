@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import statistics
@@ -93,6 +94,13 @@ def worker_ready_seconds(log: Path) -> list[float]:
     return [float(m) for m in re.findall(r"ready ([0-9.]+) s after fork", log.read_text(errors="replace"))]
 
 
+def app_cost(models_dir: Path) -> list[str]:
+    """CPU per request inside the app and of the model work alone (bench/app_cost.py, the service's own venv)."""
+    cmd = [str(fleet.MAIN_PY), "-m", "bench.app_cost", "--models-dir", str(models_dir), "-n", "1000"]
+    out = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if "us CPU" in line]
+
+
 def note_restart(results: dict, server: fleet.Running, why: str) -> None:
     """Restart a server that stopped mid-run (on a shared machine) and record it in the results."""
     why = " ".join(why.split())
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     logs = WORK / "logs" / stamp
     specs = fleet.build_specs(models_dir, payloads, WORK, args.servers, args.variants)
     contention = {"before": training_running()}
+    in_process = app_cost(models_dir)
     running: list[fleet.Running] = []
     results: dict = {"servers": {}, "runs": []}
     try:
@@ -184,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         "models": models_note, "rounds": args.rounds, "duration_s": args.duration,
         "connections": args.connections, "machine": machine(), "contention": contention,
         "payloads": {w: {"file": p.name, "bytes": p.stat().st_size} for w, p in payloads.items()},
+        "in_process": in_process,
     }
     results["summary"] = summarise(results["runs"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -218,8 +228,6 @@ def machine() -> dict:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    import os
-
     import psutil
 
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
