@@ -32,7 +32,7 @@ DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
 }
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
-    "weight_decay": (NUMBER, False), "seed": (int, False),
+    "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
 }
 TOP_LEVEL = ("dataset", "dataset_args", "model", "network", "network_args", "train_args", "save_weights",
              "filename", "version")

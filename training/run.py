@@ -55,6 +55,10 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
 
     model = build(config.network, data.input_shape, len(data.labels), **config.network_args)
     log.info("network %s: %d parameters", config.network, model.count_params())
+    if config.train_args.get("initial_weights"):  # a second stage continues from an exported model
+        start_from = Path(config.train_args["initial_weights"])
+        model.set_weights(keras.models.load_model(start_from, compile=False).get_weights())
+        log.info("starting from the weights of %s", start_from)
     steps = math.ceil(data.train_count / config.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs,
                                                       alpha=0.01)
