@@ -24,11 +24,6 @@ class Prediction:
     probability: float
     probabilities: np.ndarray  # float32 (classes,), sums to 1
 
-    def top(self, k: int) -> list[tuple[str, float]]:
-        """The k most likely (label, probability) pairs, most likely first."""
-        order = np.argsort(self.probabilities)[::-1][:k]
-        return [(str(i), float(self.probabilities[i])) for i in order]
-
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
