@@ -232,16 +232,16 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
     def service(name: str, extra_env: dict[str, str], describe: str) -> ServerSpec:
         p = port_for(name)
         env = {"HOST": "127.0.0.1", "PORT": str(p), "CLASSIFIER_MODELS_DIR": str(models_dir),
-               "CLASSIFIER_MODELS": "mnist,flowers", **extra_env}
+               "CLASSIFIER_MODELS": "mnist,flowers", "CLASSIFIER_ACCESS_LOG": "0", **extra_env}
         return ServerSpec(name, "service", describe, [gunicorn, *gunicorn_conf], env,
                           flask_requests, _flask_answer)
 
     for name in names:
         if name == "service":
-            specs.append(service("service", {}, "this service: gunicorn --config gunicorn.conf.py (defaults)"))
+            specs.append(service("service", {}, "this service: gunicorn --config gunicorn.conf.py (defaults, access log off)"))
         elif name == "floor":
             p = port_for(name)
-            env = {"HOST": "127.0.0.1", "PORT": str(p), **pythonpath}
+            env = {"HOST": "127.0.0.1", "PORT": str(p), "CLASSIFIER_ACCESS_LOG": "0", **pythonpath}
             specs.append(ServerSpec(name, "reference", "Flask view answering fixed JSON, same gunicorn.conf.py",
                                     [gunicorn, *gunicorn_conf, "bench.servers.floor:app"], env,
                                     flask_requests, _flask_answer))
