@@ -46,9 +46,6 @@ class Settings:
     )
     inference_threads: int = field(default=1, metadata={"doc": "LiteRT threads per model per worker."})
     log_level: str = field(default="INFO", metadata={"doc": "Python logging level name."})
-    train_token: str = field(
-        default="", metadata={"doc": "If set, training endpoints require 'Authorization: Bearer <token>'."}
-    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

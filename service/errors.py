@@ -50,21 +50,11 @@ class ModelNotFound(ServiceError):
     code = "model_not_found"
 
 
-class Unauthorized(ServiceError):
-    status = 401
-    code = "unauthorized"
-
-
 class InvalidConfig(ServiceError):
     """A training or model configuration that is missing or has invalid fields."""
 
     status = 422
     code = "invalid_config"
-
-
-class NotReady(ServiceError):
-    status = 503
-    code = "not_ready"
 
 
 class ModelLoadError(ServiceError):

@@ -27,8 +27,8 @@ from service.cli import format_line
 from service.cli_inputs import expand_inputs
 from service.cli_streams import protected_streams
 from service.config import REPO_ROOT
+from tests.conftest import SHARED_DATA
 
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 COLOURS = {"red": (0, 0, 255), "green": (0, 255, 0), "blue": (255, 0, 0)}  # BGR, as OpenCV writes them
 LABELS = ["red", "green", "blue"]
 

@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.config import REPO_ROOT
 from service.inference import ModelRegistry
 from service.inference.registry import discover
+from tests.conftest import MODELS_DIR, SHARED_DATA
 
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-MODELS_DIR = REPO_ROOT / "models"
 
 pytestmark = pytest.mark.slow
 
