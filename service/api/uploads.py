@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Request
+from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from service.errors import BadRequest, InvalidImage, UnsupportedMediaType
@@ -37,7 +38,9 @@ def _image_part(request: Request) -> tuple[str, bytes] | None:
     ``/mnist/classify`` (bench/app_cost.py). Limits are Flask's: ``MAX_CONTENT_LENGTH`` (413) and
     ``max_form_parts``; a malformed body reads as "no image", as ``request.files`` would.
     """
-    boundary = request.mimetype_params.get("boundary") if request.mimetype == "multipart/form-data" else None
+    # One parse of Content-Type (``request.mimetype`` and ``mimetype_params`` would parse it once each).
+    mimetype, params = parse_options_header(request.headers.get("Content-Type", ""))
+    boundary = params.get("boundary") if mimetype.lower() == "multipart/form-data" else None
     if not boundary:
         return None
     decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=request.max_form_parts)

@@ -56,11 +56,19 @@ def _border(gray: np.ndarray) -> np.ndarray:
     return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
 
 
+def _border_median(gray: np.ndarray) -> float:
+    """Median of the border pixels. Not ``np.median``: its generic path costs ~8 us per call on the hot path of
+    every small digit request; sorting the ~100 border values costs ~1.5 us and gives the same number."""
+    values = np.sort(_border(gray), axis=None)
+    n = values.size
+    return (int(values[(n - 1) // 2]) + int(values[n // 2])) / 2
+
+
 def is_mnist_style(gray: np.ndarray) -> bool:
     """True for images already in the MNIST convention: small, dark background, some bright ink."""
     if max(gray.shape) > MNIST_STYLE_MAX_SIDE:
         return False
-    return float(np.median(_border(gray))) < 64 and int(gray.max()) > 128
+    return _border_median(gray) < 64 and int(gray.max()) > 128
 
 
 def small_inverted(gray: np.ndarray) -> np.ndarray:
@@ -69,7 +77,7 @@ def small_inverted(gray: np.ndarray) -> np.ndarray:
     Photo cleaning is pointless (and too coarse) at this size; an inverted 28x28 MNIST digit comes back exact.
     """
     ink = 255 - gray.astype(np.int32)
-    background = int(np.median(_border(ink.astype(np.uint8))))
+    background = int(_border_median(ink.astype(np.uint8)))
     peak = int(ink.max())
     if peak <= background:
         return np.zeros_like(gray)
@@ -495,9 +503,11 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     gray = to_gray(image)
     if gray.size == 0:
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
-    if not is_mnist_style(gray) and max(gray.shape) <= MNIST_STYLE_MAX_SIDE and ink_is_dark(gray):
+    mnist_style = is_mnist_style(gray)
+    if not mnist_style and max(gray.shape) <= MNIST_STYLE_MAX_SIDE and ink_is_dark(gray):
         gray = small_inverted(gray)  # a small scan or drawing, black on white: MNIST's convention but inverted
-    if is_mnist_style(gray):
+        mnist_style = is_mnist_style(gray)
+    if mnist_style:
         if gray.shape == (MNIST_SIZE, MNIST_SIZE):
             return gray.astype(np.float32) / 255.0
         return center_mnist(crop(np.where(gray > 32, gray, 0).astype(np.uint8)))
