@@ -73,6 +73,7 @@ def test_missing_required_field_is_named(field):
     ("train_args.optimizer", "sgd", "train_args.optimizer: unknown argument"),
     ("save_weights", "yes", "save_weights: must be true or false"),
     ("version", 2, "version: must be a string"),
+    ("reference", ["runs/x"], "reference: must be a string"),
     ("epochs", 3, "epochs: unknown field"),
 ])
 def test_invalid_field_is_named(field, value, expected):

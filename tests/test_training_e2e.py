@@ -97,11 +97,18 @@ def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
     make_folders(data / "train", 60, 1)
     make_folders(data / "eval", 20, 2)
     models = tmp_path / "models"
+    reference = tmp_path / "baseline" / "manifest.json"  # a baseline run's manifest, as an earlier export wrote it
+    reference.parent.mkdir()
+    reference.write_text(json.dumps({
+        "params": 1234, "training": {"config": {"network": "flowers_cnn"}, "epochs_run": 3, "eval_set": "eval"},
+        "metrics": {"eval_accuracy": 61.5, "train_seconds": 9.5, "tflite": {"int8": {"eval_accuracy": 61.0}}},
+        "data": {"eval_count": 60}}))
     config = {
         "dataset": "TrainEvalFolderDataset",
         "dataset_args": {"path": str(data), "image_size": [32, 32, 3], "final": True, "channel_gain": 0.2},
         "model": "MugModel", "network": "mugs_cnn", "network_args": {"width": 8},
         "train_args": {"batch_size": 32, "epochs": 1}, "save_weights": True, "filename": str(models / "mugs"),
+        "reference": str(reference),
     }
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
@@ -114,6 +121,9 @@ def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
     assert manifest["data"]["train_count"] == 240 and manifest["metrics"]["eval_count"] == 60
     train_only = manifest["metrics"]["train_only"]
     assert 0 <= train_only["eval_accuracy"] <= 100 and set(train_only["tflite"]) == {"float32", "float16", "int8"}
+    # the baseline's figures are recorded beside the model's own
+    recorded = manifest["metrics"]["reference_flowers_cnn"]
+    assert recorded["eval_accuracy"] == 61.5 and recorded["epochs"] == 3 and recorded["manifest"] == str(reference)
 
     image = cv2.imread(str(data / "eval" / "2blue" / "0.png"))
     ok, jpeg = cv2.imencode(".jpg", image)

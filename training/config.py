@@ -35,7 +35,7 @@ TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
 }
 TOP_LEVEL = ("dataset", "dataset_args", "model", "network", "network_args", "train_args", "save_weights",
-             "filename", "version")
+             "filename", "version", "reference")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class TrainConfig:
     save_weights: bool = True
     filename: str | None = None  # export folder (the version folder goes inside); default models/<name>
     version: str = "1"
+    # manifest.json of a baseline run on the same data, whose figures are recorded beside this model's
+    reference: str | None = None
 
     @property
     def name(self) -> str:
@@ -81,7 +83,8 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "dataset_args": self.dataset_args, "model": self.model,
                 "network": self.network, "network_args": self.network_args, "train_args": self.train_args,
-                "save_weights": self.save_weights, "filename": self.filename, "version": self.version}
+                "save_weights": self.save_weights, "filename": self.filename, "version": self.version,
+                **({"reference": self.reference} if self.reference else {})}
 
 
 @dataclass
@@ -178,7 +181,7 @@ def validate_config(raw: Any) -> TrainConfig:
         _check_args(problems, "network_args", raw.get("network_args", {}), spec)
     if "train_args" in raw:
         _check_args(problems, "train_args", raw["train_args"], TRAIN_ARGS)
-    for key, expected in (("save_weights", bool), ("filename", str), ("version", str)):
+    for key, expected in (("save_weights", bool), ("filename", str), ("version", str), ("reference", str)):
         if key in raw and not _is(raw[key], expected):
             problems.add(key, f"must be {_type_name(expected)}, got {raw[key]!r}")
     _check_values(problems, raw)
@@ -187,4 +190,5 @@ def validate_config(raw: Any) -> TrainConfig:
     return TrainConfig(dataset=dataset, dataset_args=dict(raw.get("dataset_args", {})), model=model,
                        network=network, network_args=dict(raw.get("network_args", {})),
                        train_args=dict(raw["train_args"]), save_weights=raw.get("save_weights", True),
-                       filename=raw.get("filename"), version=raw.get("version", "1"))
+                       filename=raw.get("filename"), version=raw.get("version", "1"),
+                       reference=raw.get("reference"))

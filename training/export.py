@@ -77,6 +77,27 @@ def measure_variants(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[
     return converted, {v: accuracy(tflite_outputs(converted[v], x), y) for v in VARIANTS}
 
 
+def reference_figures(manifest_path: Path, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``("reference_<network>", figures)`` from a baseline run's manifest, to record beside a model's own.
+
+    Why a file and not a second training inside this run: the baseline is trained once (``configs/flowers_cnn.json``)
+    and every later run of the shipped recipe points at it. ``same_split`` says whether both held out the same files.
+    """
+    ref = json.loads(manifest_path.read_text())
+    eval_name = ref.get("training", {}).get("eval_set", "validation")
+    figures = {
+        "network": ref["training"]["config"]["network"],
+        "manifest": str(manifest_path),
+        "epochs": ref["training"]["epochs_run"],
+        "params": ref["params"],
+        f"{eval_name}_accuracy": ref["metrics"][f"{eval_name}_accuracy"],
+        "tflite": ref["metrics"]["tflite"],
+        "train_seconds": ref["metrics"]["train_seconds"],
+        "same_split": ref["data"].get("validation_files_sha256") == data.get("validation_files_sha256"),
+    }
+    return f"reference_{figures['network']}", figures
+
+
 def export(model: keras.Model, directory: Path, *, name: str, version: str, task: str, labels: list[str],
            input_shape: tuple[int, ...], input_range: list[float], preprocessing: dict[str, Any],
            x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str, metrics: dict[str, Any],

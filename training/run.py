@@ -34,7 +34,7 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
 
     from training.callbacks import EpochHistory, TqdmProgress
     from training.datasets import DATASETS
-    from training.export import export, measure_variants
+    from training.export import export, measure_variants, reference_figures
     from training.networks import build
 
     train_only: dict[str, Any] | None = None
@@ -95,6 +95,13 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
                "epoch_seconds_mean": round(sum(e["seconds"] for e in history.epochs) / len(history.epochs), 1)}
     if train_only is not None:
         metrics["train_only"] = train_only
+    if config.reference:
+        reference = Path(config.reference)
+        if reference.is_file():
+            key, metrics[key] = reference_figures(reference, data.info)
+        else:
+            log.warning("reference run %s not found: train it first (its config names it as filename); "
+                        "the manifest will have no reference figures", reference)
         result["train_only"] = {k: v for k, v in train_only.items() if k != "history"}
     training = {"config": config.to_dict(), "epochs_run": len(history.epochs), "seed": config.seed,
                 "optimizer": "AdamW + cosine decay", "eval_set": data.eval_name}
