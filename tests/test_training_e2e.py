@@ -135,6 +135,44 @@ def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
     assert body["probabilities"].keys() == set(manifest["labels"])
 
 
+def test_split_folder_config_records_its_reference_and_exports_the_mirror_average(tmp_path: Path, capsys):
+    """A validation-split run (no final mode) with a baseline to record and test-time flip averaging: the served
+    network answers the same for a photo and its mirror image, and the figure without the flip is kept."""
+    data = tmp_path / "flowers"
+    make_folders(data, 40, 3)
+    baseline = tmp_path / "runs" / "baseline"
+    first = {
+        "dataset": "ImageFolderDataset",
+        "dataset_args": {"path": str(data), "image_size": [32, 32, 3], "validation_split": 0.25, "seed": 5},
+        "model": "FlowerModel", "network": "mugs_cnn", "network_args": {"width": 8},
+        "train_args": {"batch_size": 32, "epochs": 1}, "filename": str(baseline),
+    }
+    second = {**first, "filename": str(tmp_path / "models" / "flowers"), "test_time_flip": True,
+              "reference": str(baseline / "1" / "manifest.json")}
+    for number, config in enumerate((first, second)):
+        path = tmp_path / f"config{number}.json"
+        path.write_text(json.dumps(config))
+        assert main(["--config", str(path), "--quiet"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((tmp_path / "models" / "flowers" / "1" / "manifest.json").read_text())
+    baseline_manifest = json.loads((baseline / "1" / "manifest.json").read_text())
+    recorded = manifest["metrics"]["reference_mugs_cnn"]
+    assert recorded["validation_accuracy"] == baseline_manifest["metrics"]["validation_accuracy"]
+    assert recorded["same_split"] is True and recorded["epochs"] == 1
+    assert manifest["training"]["test_time_flip"] is True
+    assert 0 <= manifest["metrics"]["without_test_time_flip"]["validation_accuracy"] <= 100
+
+    image = cv2.imread(str(data / "2blue" / "0.png"))
+    answers = []
+    for view in (image, image[:, ::-1]):
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(view))
+        response = client_for(tmp_path / "models").post("/predict?model=flowers", data=png.tobytes(),
+                                                         headers={"Content-Type": "image/png"})
+        assert response.status_code == 200
+        answers.append(response.get_json()["probabilities"])
+    assert answers[0] == pytest.approx(answers[1], abs=1e-5)
+
+
 def test_invalid_config_file_exits_with_the_named_field(tmp_path: Path, capsys):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"dataset": "MnistDataset", "model": "DigitModel", "network": "lenet5",

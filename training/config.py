@@ -35,7 +35,7 @@ TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
 }
 TOP_LEVEL = ("dataset", "dataset_args", "model", "network", "network_args", "train_args", "save_weights",
-             "filename", "version", "reference")
+             "filename", "version", "reference", "test_time_flip")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class TrainConfig:
     version: str = "1"
     # manifest.json of a baseline run on the same data, whose figures are recorded beside this model's
     reference: str | None = None
+    # export a network that averages the logits of the image and its mirror image (photo models)
+    test_time_flip: bool = False
 
     @property
     def name(self) -> str:
@@ -84,7 +86,8 @@ class TrainConfig:
         return {"dataset": self.dataset, "dataset_args": self.dataset_args, "model": self.model,
                 "network": self.network, "network_args": self.network_args, "train_args": self.train_args,
                 "save_weights": self.save_weights, "filename": self.filename, "version": self.version,
-                **({"reference": self.reference} if self.reference else {})}
+                **({"reference": self.reference} if self.reference else {}),
+                **({"test_time_flip": True} if self.test_time_flip else {})}
 
 
 @dataclass
@@ -181,7 +184,8 @@ def validate_config(raw: Any) -> TrainConfig:
         _check_args(problems, "network_args", raw.get("network_args", {}), spec)
     if "train_args" in raw:
         _check_args(problems, "train_args", raw["train_args"], TRAIN_ARGS)
-    for key, expected in (("save_weights", bool), ("filename", str), ("version", str), ("reference", str)):
+    for key, expected in (("save_weights", bool), ("filename", str), ("version", str), ("reference", str),
+                          ("test_time_flip", bool)):
         if key in raw and not _is(raw[key], expected):
             problems.add(key, f"must be {_type_name(expected)}, got {raw[key]!r}")
     _check_values(problems, raw)
@@ -191,4 +195,4 @@ def validate_config(raw: Any) -> TrainConfig:
                        network=network, network_args=dict(raw.get("network_args", {})),
                        train_args=dict(raw["train_args"]), save_weights=raw.get("save_weights", True),
                        filename=raw.get("filename"), version=raw.get("version", "1"),
-                       reference=raw.get("reference"))
+                       reference=raw.get("reference"), test_time_flip=raw.get("test_time_flip", False))

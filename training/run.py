@@ -35,7 +35,7 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     from training.callbacks import EpochHistory, TqdmProgress
     from training.datasets import DATASETS
     from training.export import export, measure_variants, reference_figures
-    from training.networks import build
+    from training.networks import build, with_test_time_flip
 
     train_only: dict[str, Any] | None = None
     if config.dataset_args.get("final"):
@@ -93,8 +93,12 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     metrics = {"train_accuracy_last_epoch": 100 * last["accuracy"],
                "train_seconds": round(train_seconds, 1),
                "epoch_seconds_mean": round(sum(e["seconds"] for e in history.epochs) / len(history.epochs), 1)}
+    if config.test_time_flip:
+        metrics["without_test_time_flip"] = {f"{data.eval_name}_accuracy": 100 * float(eval_acc), "runtime": "keras"}
+        shipped = with_test_time_flip(shipped)
     if train_only is not None:
         metrics["train_only"] = train_only
+        result["train_only"] = {k: v for k, v in train_only.items() if k != "history"}
     if config.reference:
         reference = Path(config.reference)
         if reference.is_file():
@@ -102,9 +106,9 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
         else:
             log.warning("reference run %s not found: train it first (its config names it as filename); "
                         "the manifest will have no reference figures", reference)
-        result["train_only"] = {k: v for k, v in train_only.items() if k != "history"}
     training = {"config": config.to_dict(), "epochs_run": len(history.epochs), "seed": config.seed,
-                "optimizer": "AdamW + cosine decay", "eval_set": data.eval_name}
+                "optimizer": "AdamW + cosine decay", "eval_set": data.eval_name,
+                "test_time_flip": config.test_time_flip}
     manifest = export(shipped, directory, name=config.name, version=config.version, task=config.task,
                       labels=data.labels, input_shape=data.input_shape, input_range=data.input_range,
                       preprocessing=data.preprocessing, x_eval=data.x_eval, y_eval=data.y_eval,
