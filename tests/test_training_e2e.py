@@ -148,6 +148,7 @@ def test_split_folder_config_records_its_reference_and_exports_the_mirror_averag
         "train_args": {"batch_size": 32, "epochs": 1}, "filename": str(baseline),
     }
     second = {**first, "filename": str(tmp_path / "models" / "flowers"), "test_time_flip": True,
+              "train_args": {**first["train_args"], "label_smoothing": 0.1, "ema_momentum": 0.9},
               "reference": str(baseline / "1" / "manifest.json")}
     for number, config in enumerate((first, second)):
         path = tmp_path / f"config{number}.json"

@@ -26,6 +26,20 @@ def output_directory(config: TrainConfig) -> Path:
     return base / config.version
 
 
+def smoothed_sparse_crossentropy(epsilon: float) -> Callable[[Any, Any], Any]:
+    """Cross-entropy on logits against integer labels smoothed by ``epsilon`` (Keras' sparse loss has no
+    ``label_smoothing``; one-hot labels would change the whole data pipeline for one number)."""
+    import keras
+
+    def loss(y_true: Any, logits: Any) -> Any:
+        log_p = keras.ops.log_softmax(logits, axis=-1)
+        index = keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1, 1))
+        nll = -keras.ops.take_along_axis(log_p, index, axis=-1)[:, 0]
+        return (1.0 - epsilon) * nll - epsilon * keras.ops.mean(log_p, axis=-1)
+
+    return loss
+
+
 def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | None = None,
           progress: bool | None = None, measure_tflite: bool = False) -> dict[str, Any]:
     """Train and (if ``save_weights``) export to ``<filename>/<version>/``; ``measure_tflite`` measures the TFLite
@@ -62,8 +76,11 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     steps = math.ceil(data.train_count / config.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps * config.epochs,
                                                       alpha=0.01)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
+                                       use_ema=config.ema_momentum > 0, ema_momentum=config.ema_momentum or 0.99)
+    loss = (smoothed_sparse_crossentropy(config.label_smoothing) if config.label_smoothing
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     history = EpochHistory(on_epoch)
     start = time.perf_counter()
     model.fit(data.train_dataset(config.batch_size, config.seed), epochs=config.epochs,
@@ -107,7 +124,9 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
             log.warning("reference run %s not found: train it first (its config names it as filename); "
                         "the manifest will have no reference figures", reference)
     training = {"config": config.to_dict(), "epochs_run": len(history.epochs), "seed": config.seed,
-                "optimizer": "AdamW + cosine decay", "eval_set": data.eval_name,
+                "optimizer": "AdamW + cosine decay" + (f", EMA {config.ema_momentum} of the weights shipped"
+                                                       if config.ema_momentum else ""),
+                "eval_set": data.eval_name,
                 "test_time_flip": config.test_time_flip}
     manifest = export(shipped, directory, name=config.name, version=config.version, task=config.task,
                       labels=data.labels, input_shape=data.input_shape, input_range=data.input_range,
