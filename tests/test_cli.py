@@ -366,13 +366,12 @@ def test_shipped_flowers_model_on_its_held_out_photos() -> None:
     predicted = as_classes(result_lines(done.stdout))
     assert set(predicted) == set(expected)
     accuracy = sum(predicted[name] == label for name, label in expected.items()) / len(expected)
-    # The CLI's answers must be as right as the model measured by its training run (same decode, same pixels);
-    # how high that is, is the model's business (its own quality tests), so only a sanity floor here: the
-    # original brief's simple CNN reached 75%.
+    # The CLI's answers must be as right as the model measured by its training run (same decode, same pixels),
+    # and at least issue 4's bar for photos nobody trained on.
     recorded = json.loads(manifests[-1].read_text()).get("metrics", {}).get("validation_accuracy")
     if recorded is not None:
         assert accuracy == pytest.approx(recorded / 100, abs=0.005), f"CLI {accuracy:.4f} vs training {recorded}%"
-    assert accuracy >= 0.75, f"CLI accuracy {accuracy:.4f} on {len(expected)} held-out photos"
+    assert accuracy >= 0.83, f"CLI accuracy {accuracy:.4f} on {len(expected)} held-out photos"
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["normal", "quiet"])
