@@ -1,7 +1,8 @@
 """Images per second of the ``classify`` CLI on a folder of photos, against the decode-only limit.
 
 Why: the CLI's speed is bounded by JPEG decoding or by the model (the mirror-averaged flowers network costs about 3 ms
-per image); this script shows how close the whole tool (process start, model load, threaded decode, batched inference, JSON lines) gets to that bound.
+per image); this script shows how close the whole tool (process start, model load, threaded decode, batched
+inference, JSON lines) gets to that bound.
 
     .venv/bin/python bench/cli_throughput.py --make 1000 --folder /tmp/cli-bench/photos --model flowers
 
