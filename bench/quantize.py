@@ -1,6 +1,6 @@
 """Would an int8 (dynamic-range) or fp16 TFLite variant serve faster with the same answers? Measured, not assumed.
 
-For each model with a ``.keras`` file: convert to float32, dynamic-range int8 and fp16 TFLite (into
+For each model with a ``.keras`` file: convert to float32, float16 and dynamic-range int8 TFLite (into
 ``bench/.work/variants/``, never into ``models/``), then on ``<repo>/../shared/data`` compare accuracy and the
 share of answers equal to the float model's, and the LiteRT CPU time per image. The service keeps serving the
 manifest's ``tflite`` file; a variant is worth shipping only where its accuracy holds.
@@ -26,22 +26,19 @@ DATA = REPO.parent / "shared" / "data"
 
 
 def convert(keras_path: Path, out: Path) -> dict[str, Path]:
-    """float32, int8 (dynamic range) and fp16 TFLite files of one Keras model."""
+    """float32, float16 and int8 (dynamic range) TFLite files of one Keras model, converted by the trainer's own
+    ``training.export.tflite_bytes``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
-    import tensorflow as tf
+
+    from training.export import VARIANTS, tflite_bytes
 
     model = keras.models.load_model(keras_path, compile=False)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
-    for kind in ("float32", "int8", "fp16"):
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        if kind != "float32":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if kind == "fp16":
-            converter.target_spec.supported_types = [tf.float16]
+    for kind in VARIANTS:
         files[kind] = out / f"model-{kind}.tflite"
-        files[kind].write_bytes(converter.convert())
+        files[kind].write_bytes(tflite_bytes(model, kind))
     return files
 
 
