@@ -51,13 +51,18 @@ def evaluation_set(manifest: Manifest, flowers_limit: int) -> tuple[np.ndarray, 
             return None
         with np.load(npz) as data:
             return (data["x_test"].astype(np.float32) / 255.0)[..., None], data["y_test"].astype(np.int64)
+    from training.datasets import list_images
+
     root = DATA / manifest.name
+    if (root / "eval").is_dir():  # mugs: train/ and eval/ class folders; the eval photos
+        root = root / "eval"
     if not root.is_dir():
         return None
-    per_class = max(1, flowers_limit // len(manifest.labels))
+    labels, files, targets = list_images(root)  # the trainer's own class order (a leading "0" index dropped)
+    per_class = max(1, flowers_limit // len(labels))
     xs, ys = [], []
-    for index, label in enumerate(manifest.labels):
-        photos = sorted((root / label).glob("*.jpg"))
+    for index in range(len(labels)):
+        photos = [path for path, target in zip(files, targets, strict=True) if target == index]
         for path in photos[:: max(1, len(photos) // per_class)][:per_class]:
             image = decode_image(path.read_bytes(), min_side=min(manifest.image_size))
             xs.append(to_rgb_input(image, manifest.image_size))
@@ -84,7 +89,7 @@ def predict_all(path: Path, inputs: np.ndarray) -> tuple[np.ndarray, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
-    parser.add_argument("--flowers-limit", type=int, default=600, help="photos evaluated for a photo model")
+    parser.add_argument("--flowers-limit", type=int, default=600, help="photos evaluated per photo model")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / ".work" / "variants")
     args = parser.parse_args(argv)
     for name, directory in discover(args.models_dir).items():
