@@ -160,7 +160,7 @@ def test_split_folder_config_records_its_reference_and_exports_the_mirror_averag
     recorded = manifest["metrics"]["reference_mugs_cnn"]
     assert recorded["validation_accuracy"] == baseline_manifest["metrics"]["validation_accuracy"]
     assert recorded["same_split"] is True and recorded["epochs"] == 1
-    assert manifest["training"]["test_time_flip"] is True
+    assert manifest["training"]["config"]["test_time_flip"] is True
     assert 0 <= manifest["metrics"]["without_test_time_flip"]["validation_accuracy"] <= 100
 
     image = cv2.imread(str(data / "2blue" / "0.png"))

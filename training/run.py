@@ -126,8 +126,7 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     training = {"config": config.to_dict(), "epochs_run": len(history.epochs), "seed": config.seed,
                 "optimizer": "AdamW + cosine decay" + (f", EMA {config.ema_momentum} of the weights shipped"
                                                        if config.ema_momentum else ""),
-                "eval_set": data.eval_name,
-                "test_time_flip": config.test_time_flip}
+                "eval_set": data.eval_name}
     manifest = export(shipped, directory, name=config.name, version=config.version, task=config.task,
                       labels=data.labels, input_shape=data.input_shape, input_range=data.input_range,
                       preprocessing=data.preprocessing, x_eval=data.x_eval, y_eval=data.y_eval,

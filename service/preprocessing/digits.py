@@ -321,9 +321,9 @@ def _still_there(mask: np.ndarray, segment: tuple[float, float, float, float]) -
     t = np.linspace(0.0, 1.0, 32)
     xs = np.clip(np.rint(x1 + t * (x2 - x1)).astype(int), 0, mask.shape[1] - 1)
     ys = np.clip(np.rint(y1 + t * (y2 - y1)).astype(int), 0, mask.shape[0] - 1)
-    near = cv2.dilate(mask[np.clip(ys.min() - 2, 0, None) : ys.max() + 3, np.clip(xs.min() - 2, 0, None) : xs.max() + 3],
-                      np.ones((5, 5), np.uint8))
-    return bool((near[ys - np.clip(ys.min() - 2, 0, None), xs - np.clip(xs.min() - 2, 0, None)] > 0).mean() > 0.5)
+    top, left = max(int(ys.min()) - 2, 0), max(int(xs.min()) - 2, 0)
+    near = cv2.dilate(mask[top : ys.max() + 3, left : xs.max() + 3], np.ones((5, 5), np.uint8))
+    return bool((near[ys - top, xs - left] > 0).mean() > 0.5)
 
 
 def faint_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
