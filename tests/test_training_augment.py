@@ -1,4 +1,5 @@
-"""The digit augmentations: each keeps shapes and the [0, 1] range, and each does what its name says."""
+"""The digit augmentations: each keeps shapes and the [0, 1] range, and each does what its name says; CutMix's
+labels match the pasted area."""
 
 from __future__ import annotations
 
@@ -66,3 +67,33 @@ def test_augment_digits_keeps_shape_dtype_and_range():
     values = out.numpy()
     assert values.min() >= 0.0 and values.max() <= 1.0
     assert not np.allclose(values, bar_images(16).numpy())
+
+
+def flat_batch(n: int = 16, side: int = 64) -> tf.data.Dataset:
+    """Image i is filled with the value i, so every pixel tells which image it came from."""
+    images = np.stack([np.full((side, side, 3), float(i), np.float32) for i in range(n)])
+    return tf.data.Dataset.from_tensor_slices((images, np.arange(n) % 5)).batch(n)
+
+
+def test_cutmix_labels_are_the_pasted_areas():
+    images, labels = next(iter(augment.cutmix_some(flat_batch(), 1.0, 5, seed=3)))
+    images, labels = images.numpy(), labels.numpy()
+    assert labels.shape == (16, 5)
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-5)
+    mixed = 0
+    for i in range(16):
+        values, counts = np.unique(images[i, :, :, 0], return_counts=True)
+        expected = np.zeros(5)
+        for value, count in zip(values, counts, strict=True):
+            expected[int(value) % 5] += count / images[i, :, :, 0].size
+        # Keras measures the box with fractional edges, the pixels round them: at most a row and a column apart.
+        np.testing.assert_allclose(labels[i], expected, atol=2 / 64)
+        mixed += len(values) > 1
+    assert mixed >= 8  # Beta(1, 1) areas: most images get a patch
+
+
+def test_cutmix_share_zero_only_turns_labels_one_hot():
+    source_images, source_labels = next(iter(flat_batch()))
+    images, labels = next(iter(augment.cutmix_some(flat_batch(), 0.0, 5, seed=3)))
+    np.testing.assert_array_equal(images.numpy(), source_images.numpy())
+    np.testing.assert_array_equal(labels.numpy(), np.eye(5)[source_labels.numpy()])

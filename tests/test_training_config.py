@@ -74,6 +74,8 @@ def test_missing_required_field_is_named(field):
     ("train_args.label_smoothing", 1.0, "train_args.label_smoothing: must be in [0, 1)"),
     ("train_args.ema_momentum", -0.5, "train_args.ema_momentum: must be in [0, 1)"),
     ("train_args.ema_momentum", "high", "train_args.ema_momentum: must be a number"),
+    ("train_args.cutmix", 1.5, "train_args.cutmix: must be a share of batches in [0, 1]"),
+    ("train_args.cutmix", "half", "train_args.cutmix: must be a number"),
     ("test_time_flip", "yes", "test_time_flip: must be true or false"),
     ("save_weights", "yes", "save_weights: must be true or false"),
     ("version", 2, "version: must be a string"),

@@ -112,3 +112,27 @@ def channel_gain(images: tf.Tensor, max_gain: float, noise: float = 4.0) -> tf.T
     gains = tf.random.uniform([batch, 1, 1, 3], 1.0 - max_gain, 1.0 + max_gain)
     grain = tf.random.normal(tf.shape(images), stddev=noise)
     return tf.clip_by_value(images * gains + grain, 0.0, 255.0)
+
+
+def cutmix_some(dataset: tf.data.Dataset, probability: float, num_classes: int, seed: int) -> tf.data.Dataset:
+    """Batches of (images, integer labels) -> (images, one-hot labels), a ``probability`` share of them mixed by
+    Keras' ``CutMix`` (a patch of another image of the batch pasted in, labels mixed by the patch's area); 0.5 and
+    Beta(1, 1) are the CutMix paper's CIFAR settings.
+
+    Why: the flower network reached 96% training accuracy while validation stalled near 84%; CutMix is a standard
+    regulariser against that, and mixing only some batches leaves the network clean images to fit as well.
+    """
+    import keras
+
+    cutmix = keras.layers.CutMix(factor=(1.0, 1.0), seed=seed)  # area ratio ~ Beta(1, 1), as in the CutMix paper
+
+    def mix(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        one_hot = tf.one_hot(tf.cast(labels, tf.int32), num_classes)
+
+        def mixed() -> tuple[tf.Tensor, tf.Tensor]:
+            out = cutmix({"images": images, "labels": one_hot}, training=True)
+            return tf.cast(out["images"], images.dtype), tf.cast(out["labels"], one_hot.dtype)
+
+        return tf.cond(tf.random.uniform([]) < probability, mixed, lambda: (images, one_hot))
+
+    return dataset.map(mix, num_parallel_calls=tf.data.AUTOTUNE)

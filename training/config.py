@@ -33,7 +33,7 @@ DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
-    "label_smoothing": (NUMBER, False), "ema_momentum": (NUMBER, False),
+    "label_smoothing": (NUMBER, False), "ema_momentum": (NUMBER, False), "cutmix": (NUMBER, False),
 }
 TOP_LEVEL = ("dataset", "dataset_args", "model", "network", "network_args", "train_args", "save_weights",
              "filename", "version", "reference", "test_time_flip")
@@ -87,6 +87,11 @@ class TrainConfig:
     def ema_momentum(self) -> float:
         """0: train and ship the raw weights; else ship an exponential moving average of them."""
         return float(self.train_args.get("ema_momentum", 0.0))
+
+    @property
+    def cutmix(self) -> float:
+        """The share of training batches mixed by CutMix (0: none); labels become one-hot soft labels then."""
+        return float(self.train_args.get("cutmix", 0.0))
 
     @property
     def seed(self) -> int:
@@ -150,6 +155,9 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
         value = train_args.get(key)
         if _is(value, NUMBER) and not 0 <= value < 1:
             problems.add(f"train_args.{key}", f"must be in [0, 1), got {value}")
+    value = train_args.get("cutmix")
+    if _is(value, NUMBER) and not 0 <= value <= 1:
+        problems.add("train_args.cutmix", f"must be a share of batches in [0, 1], got {value}")
     dataset_args = raw.get("dataset_args") if isinstance(raw.get("dataset_args"), dict) else {}
     size = dataset_args.get("image_size")
     if isinstance(size, list) and not (len(size) == 3 and all(_is(d, int) and d > 0 for d in size)

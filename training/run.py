@@ -45,7 +45,9 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     """Train and (if ``save_weights``) export to ``<filename>/<version>/``; ``measure_tflite`` measures the TFLite
     variants even when nothing is saved (the held-out half of a final-mode run)."""
     import keras
+    import numpy as np
 
+    from training.augment import cutmix_some
     from training.callbacks import EpochHistory, TqdmProgress
     from training.datasets import DATASETS
     from training.export import export, measure_variants, reference_figures
@@ -78,17 +80,24 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
                                                       alpha=0.01)
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
                                        use_ema=config.ema_momentum > 0, ema_momentum=config.ema_momentum or 0.99)
-    loss = (smoothed_sparse_crossentropy(config.label_smoothing) if config.label_smoothing
-            else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    train_data = data.train_dataset(config.batch_size, config.seed)
+    y_eval = data.y_eval
+    if config.cutmix:  # soft labels: one-hot everywhere, Keras' own cross-entropy ("accuracy" = argmax match)
+        train_data = cutmix_some(train_data, config.cutmix, len(data.labels), config.seed).prefetch(2)
+        y_eval = np.eye(len(data.labels), dtype="float32")[data.y_eval]
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
+    elif config.label_smoothing:
+        loss = smoothed_sparse_crossentropy(config.label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     history = EpochHistory(on_epoch)
     start = time.perf_counter()
-    model.fit(data.train_dataset(config.batch_size, config.seed), epochs=config.epochs,
-              validation_data=(data.x_eval.astype("float32"), data.y_eval), validation_batch_size=256,
-              callbacks=[history, TqdmProgress(progress)], verbose=0)
+    model.fit(train_data, epochs=config.epochs, validation_data=(data.x_eval.astype("float32"), y_eval),
+              validation_batch_size=256, callbacks=[history, TqdmProgress(progress)], verbose=0)
     train_seconds = time.perf_counter() - start
     last = history.epochs[-1]
-    eval_loss, eval_acc = model.evaluate(data.x_eval.astype("float32"), data.y_eval, batch_size=256, verbose=0)
+    eval_loss, eval_acc = model.evaluate(data.x_eval.astype("float32"), y_eval, batch_size=256, verbose=0)
     result: dict[str, Any] = {
         "status": "success",
         "train": {"accuracy": last["accuracy"], "loss": last["loss"]},
@@ -125,7 +134,8 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
                         "the manifest will have no reference figures", reference)
     training = {"config": config.to_dict(), "epochs_run": len(history.epochs), "seed": config.seed,
                 "optimizer": "AdamW + cosine decay" + (f", EMA {config.ema_momentum} of the weights shipped"
-                                                       if config.ema_momentum else ""),
+                                                       if config.ema_momentum else "")
+                + (f", CutMix on {config.cutmix:.0%} of the batches" if config.cutmix else ""),
                 "eval_set": data.eval_name}
     manifest = export(shipped, directory, name=config.name, version=config.version, task=config.task,
                       labels=data.labels, input_shape=data.input_shape, input_range=data.input_range,
