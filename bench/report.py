@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 
 PEERS = ("pytriton", "bentoml", "mlserver")
@@ -73,6 +74,25 @@ def _get(summary: dict, server: str, workload: str, c: int) -> dict | None:
     return summary.get(server, {}).get(workload, {}).get(str(c))
 
 
+WORK_ALONE = re.compile(r"^(\w+) work alone .*: ([\d,]+) us CPU")
+MODEL_OF = {"digit": "mnist", "flower": "flowers"}
+
+
+def _shared_work(results: dict, workload: str, room_ms: float | None) -> str:
+    """The model work alone (the same ``Model.classify_bytes`` code in every server here), against the room left."""
+    for line in results["meta"].get("in_process", []):
+        match = WORK_ALONE.match(line)
+        if match and match.group(1) == MODEL_OF[workload]:
+            work_ms = int(match.group(2).replace(",", "")) / 1000
+            said = f" The model work alone (decode + preprocess + LiteRT, shared by every server) costs {work_ms:.2f} ms"
+            if room_ms is None:
+                return said + "."
+            verdict = ("more than that room by itself: no Flask request path can reach this target while the peers "
+                       "run the same model code" if work_ms > room_ms else "within that room")
+            return f"{said}, {verdict}."
+    return ""
+
+
 def why(results: dict) -> list[str]:
     """The arithmetic behind the misses, from this run's CPU figures and the in-process costs."""
     summary = results["summary"]
@@ -91,7 +111,13 @@ def why(results: dict) -> list[str]:
                    f"request. The Flask floor (gunicorn + Flask, no work at all) already spends "
                    f"{floor['cpu_ms']:.2f} ms, leaving {budget - floor['cpu_ms']:.2f} ms for reading the upload, "
                    f"decoding, preprocessing, LiteRT and the JSON answer; this service spends "
-                   f"{ours['cpu_ms']:.2f} ms in all.")
+                   f"{ours['cpu_ms']:.2f} ms in all." + _shared_work(results, workload, budget - floor["cpu_ms"]))
+    ours, floor = _get(summary, "service", "digit", 16), _get(summary, "floor", "digit", 16)
+    if ours and floor:
+        allowed = floor["cpu_ms"] / 0.6
+        out.append(f"- digit, 60% of the floor: needs at most {allowed:.2f} ms of CPU per request, "
+                   f"{allowed - floor['cpu_ms']:.2f} ms more than the floor's {floor['cpu_ms']:.2f} ms; this service "
+                   f"spends {ours['cpu_ms'] - floor['cpu_ms']:.2f} ms more.{_shared_work(results, 'digit', None)}")
     out += ["", "Requests/s ratios additionally move with how much CPU each server got during its turn on a shared "
             "machine (see Contention); the CPU per request is the steadier comparison. What was changed in the "
             "service to get here, with each change's measured effect: `bench/README.md`."]

@@ -87,3 +87,14 @@ def test_report_states_ratios_and_verdicts():
     assert "max 0.400 s" in met and "RSS per worker: max 120 MB" in met
     missed = render(_results(service_rps=1500, peer_rps=1000))
     assert "**1.50x**" in missed and "MISSED by 25%" in missed
+
+
+def test_report_explains_a_miss_with_the_shared_model_work():
+    results = _results(service_rps=1500, peer_rps=1000)  # peer 1.0 ms/request, floor 0.3: room 0.2 ms for 2x
+    results["meta"]["in_process"] = ["mnist work alone (decode + preprocess + LiteRT, Model.classify_bytes): 250 us CPU"]
+    text = render(results)
+    assert "needs at most 0.50 ms per request" in text and "leaving 0.20 ms" in text
+    assert "costs 0.25 ms, more than that room by itself" in text
+    assert "60% of the floor: needs at most 0.50 ms of CPU per request, 0.20 ms more than the floor's 0.30 ms" in text
+    results["meta"]["in_process"] = ["mnist work alone (decode + preprocess + LiteRT, Model.classify_bytes): 150 us CPU"]
+    assert "costs 0.15 ms, within that room" in render(results)
