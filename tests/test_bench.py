@@ -98,3 +98,11 @@ def test_report_explains_a_miss_with_the_shared_model_work():
     assert "60% of the floor: needs at most 0.50 ms of CPU per request, 0.20 ms more than the floor's 0.30 ms" in text
     results["meta"]["in_process"] = ["mnist work alone (decode + preprocess + LiteRT, Model.classify_bytes): 150 us CPU"]
     assert "costs 0.15 ms, within that room" in render(results)
+
+
+def test_report_explains_only_the_targets_missed():
+    results = _results(service_rps=2400, peer_rps=1000)  # 2.4x the peer (met), 50% of the floor (missed)
+    text = render(results).split("## Why targets are missed")[1]
+    assert "the most CPU-efficient peer" not in text and "60% of the floor" in text
+    results["summary"]["floor"]["digit"]["16"]["rps"] = 3000  # 80% of the floor
+    assert "Every throughput target was met in this run." in render(results)
