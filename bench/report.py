@@ -84,7 +84,8 @@ def _shared_work(results: dict, workload: str, room_ms: float | None) -> str:
         match = WORK_ALONE.match(line)
         if match and match.group(1) == MODEL_OF[workload]:
             work_ms = int(match.group(2).replace(",", "")) / 1000
-            said = f" The model work alone (decode + preprocess + LiteRT, shared by every server) costs {work_ms:.2f} ms"
+            said = (" The model work alone (decode + preprocess + LiteRT, shared by every server) costs "
+                    f"{work_ms:.2f} ms")
             if room_ms is None:
                 return said + "."
             verdict = ("more than that room by itself: measured by CPU per request, a Flask service cannot get there "

@@ -137,8 +137,8 @@ def test_folder_config_trains_exports_and_is_served(tmp_path: Path, capsys):
 
 def test_split_folder_config_records_its_reference_and_exports_the_mirror_average(tmp_path: Path, capsys):
     """A validation-split run (no final mode) with a baseline to record, CutMix's one-hot labels, and test-time
-    flip averaging: the served
-    network answers the same for a photo and its mirror image, and the figure without the flip is kept."""
+    flip averaging: the served network answers the same for a photo and its mirror image, and the figure without
+    the flip is kept."""
     data = tmp_path / "flowers"
     make_folders(data, 40, 3)
     baseline = tmp_path / "runs" / "baseline"
@@ -149,8 +149,7 @@ def test_split_folder_config_records_its_reference_and_exports_the_mirror_averag
         "train_args": {"batch_size": 32, "epochs": 1}, "filename": str(baseline),
     }
     second = {**first, "filename": str(tmp_path / "models" / "flowers"), "test_time_flip": True,
-              "train_args": {**first["train_args"], "label_smoothing": 0.1, "ema_momentum": 0.9,
-                                            "cutmix": 0.5},
+              "train_args": {**first["train_args"], "label_smoothing": 0.1, "ema_momentum": 0.9, "cutmix": 0.5},
               "reference": str(baseline / "1" / "manifest.json")}
     for number, config in enumerate((first, second)):
         path = tmp_path / f"config{number}.json"
