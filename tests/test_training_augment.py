@@ -70,13 +70,13 @@ def test_augment_digits_keeps_shape_dtype_and_range():
 
 
 def flat_batch(n: int = 16, side: int = 64) -> tf.data.Dataset:
-    """Image i is filled with the value i, so every pixel tells which image it came from."""
+    """Image i is filled with the value i, so every pixel tells which image it came from; labels one-hot."""
     images = np.stack([np.full((side, side, 3), float(i), np.float32) for i in range(n)])
-    return tf.data.Dataset.from_tensor_slices((images, np.arange(n) % 5)).batch(n)
+    return augment.one_hot_labels(tf.data.Dataset.from_tensor_slices((images, np.arange(n) % 5)).batch(n), 5)
 
 
 def test_cutmix_labels_are_the_pasted_areas():
-    images, labels = next(iter(augment.cutmix_some(flat_batch(), 1.0, 5, seed=3)))
+    images, labels = next(iter(augment.cutmix_some(flat_batch(), 1.0, seed=3)))
     images, labels = images.numpy(), labels.numpy()
     assert labels.shape == (16, 5)
     np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-5)
@@ -92,8 +92,9 @@ def test_cutmix_labels_are_the_pasted_areas():
     assert mixed >= 8  # Beta(1, 1) areas: most images get a patch
 
 
-def test_cutmix_share_zero_only_turns_labels_one_hot():
-    source_images, source_labels = next(iter(flat_batch()))
-    images, labels = next(iter(augment.cutmix_some(flat_batch(), 0.0, 5, seed=3)))
+def test_one_hot_labels_and_cutmix_share_zero_leave_images_alone():
+    source_images, one_hot = next(iter(flat_batch()))
+    np.testing.assert_array_equal(one_hot.numpy(), np.eye(5)[np.arange(16) % 5])
+    images, labels = next(iter(augment.cutmix_some(flat_batch(), 0.0, seed=3)))
     np.testing.assert_array_equal(images.numpy(), source_images.numpy())
-    np.testing.assert_array_equal(labels.numpy(), np.eye(5)[source_labels.numpy()])
+    np.testing.assert_array_equal(labels.numpy(), one_hot.numpy())

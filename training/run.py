@@ -26,20 +26,6 @@ def output_directory(config: TrainConfig) -> Path:
     return base / config.version
 
 
-def smoothed_sparse_crossentropy(epsilon: float) -> Callable[[Any, Any], Any]:
-    """Cross-entropy on logits against integer labels smoothed by ``epsilon`` (Keras' sparse loss has no
-    ``label_smoothing``; one-hot labels would change the whole data pipeline for one number)."""
-    import keras
-
-    def loss(y_true: Any, logits: Any) -> Any:
-        log_p = keras.ops.log_softmax(logits, axis=-1)
-        index = keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1, 1))
-        nll = -keras.ops.take_along_axis(log_p, index, axis=-1)[:, 0]
-        return (1.0 - epsilon) * nll - epsilon * keras.ops.mean(log_p, axis=-1)
-
-    return loss
-
-
 def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | None = None,
           progress: bool | None = None, measure_tflite: bool = False) -> dict[str, Any]:
     """Train and (if ``save_weights``) export to ``<filename>/<version>/``; ``measure_tflite`` measures the TFLite
@@ -47,7 +33,7 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     import keras
     import numpy as np
 
-    from training.augment import cutmix_some
+    from training.augment import cutmix_some, one_hot_labels
     from training.callbacks import EpochHistory, TqdmProgress
     from training.datasets import DATASETS
     from training.export import export, measure_variants, reference_figures
@@ -81,23 +67,25 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay,
                                        use_ema=config.ema_momentum > 0, ema_momentum=config.ema_momentum or 0.99)
     train_data = data.train_dataset(config.batch_size, config.seed)
-    y_eval = data.y_eval
-    if config.cutmix:  # soft labels: one-hot everywhere, Keras' own cross-entropy ("accuracy" = argmax match)
-        train_data = cutmix_some(train_data, config.cutmix, len(data.labels), config.seed).prefetch(2)
+    x_eval, y_eval = data.x_eval.astype("float32"), data.y_eval
+    if config.cutmix or config.label_smoothing:
+        # Soft labels: one-hot labels and Keras' own cross-entropy with label_smoothing ("accuracy" = argmax match).
+        train_data = one_hot_labels(train_data, len(data.labels))
+        if config.cutmix:
+            train_data = cutmix_some(train_data, config.cutmix, config.seed)
+        train_data = train_data.prefetch(2)
         y_eval = np.eye(len(data.labels), dtype="float32")[data.y_eval]
         loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
-    elif config.label_smoothing:
-        loss = smoothed_sparse_crossentropy(config.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     history = EpochHistory(on_epoch)
     start = time.perf_counter()
-    model.fit(train_data, epochs=config.epochs, validation_data=(data.x_eval.astype("float32"), y_eval),
+    model.fit(train_data, epochs=config.epochs, validation_data=(x_eval, y_eval),
               validation_batch_size=256, callbacks=[history, TqdmProgress(progress)], verbose=0)
     train_seconds = time.perf_counter() - start
     last = history.epochs[-1]
-    eval_loss, eval_acc = model.evaluate(data.x_eval.astype("float32"), y_eval, batch_size=256, verbose=0)
+    eval_loss, eval_acc = model.evaluate(x_eval, y_eval, batch_size=256, verbose=0)
     result: dict[str, Any] = {
         "status": "success",
         "train": {"accuracy": last["accuracy"], "loss": last["loss"]},
