@@ -145,6 +145,24 @@ def test_a_bold_one_half_the_page_tall_is_not_a_rule() -> None:
     assert (digits.remove_rules(tall_one) == tall_one).all()
 
 
+THIN_PEN_STROKES = {  # digits as polylines in a 240x180 crop, as a thin ballpoint writes them
+    "1": [[(70, 40), (95, 20), (95, 215)], [(70, 215), (120, 215)]],
+    "4": [[(40, 25), (35, 160), (160, 155)], [(120, 90), (122, 225)]],
+    "7": [[(35, 25), (140, 20), (95, 220)]],
+}
+
+
+@pytest.mark.parametrize("text", sorted(THIN_PEN_STROKES))
+def test_thin_long_strokes_of_a_tightly_cropped_digit_are_not_rules(text: str) -> None:
+    # The digit's straight strokes span most of the picture, yet end inside it: a rule runs across the page.
+    image = np.full((240, 180), 200, np.uint8)
+    for stroke in THIN_PEN_STROKES[text]:
+        cv2.polylines(image, [np.array(stroke, np.int32)], False, 60, 2, cv2.LINE_AA)
+    truth = image < 130
+    found = digits.photo_mask(image) > 0
+    assert (found & truth).sum() > 0.95 * truth.sum()
+
+
 def test_specks_and_border_blobs_are_dropped() -> None:
     mask = digit_mask()
     noisy = mask.copy()

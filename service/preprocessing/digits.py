@@ -45,6 +45,9 @@ RULE_MIN_SPAN = 0.4
 # ... that, refitted, have thin ink over at least this fraction of the image's width (or height); a digit's
 # straight stroke (the tallest digits here are 55 % of the short side) does not.
 RULE_MIN_SUPPORT = 0.45
+# ... and that run from one side of the picture to the other: both ends of their thin ink within this fraction of
+# the picture's width (or height) from its edges. A digit's stroke ends inside the picture, however long it is.
+RULE_EDGE_REACH = 0.06
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -256,10 +259,13 @@ def find_rules(mask: np.ndarray) -> list[tuple[float, float, float, float]]:
     return [tuple(segment) for segment in np.asarray(edges).reshape(-1, 4).astype(float)[:80]]
 
 
-def _fit_thin_line(m: np.ndarray, xs: np.ndarray, slope: float, icept: float) -> tuple[float, float, float, int] | None:
-    """Refit y = slope * x + icept to the thin ink within 5 rows of it: (slope, icept, thickness, support).
+def _fit_thin_line(
+    m: np.ndarray, xs: np.ndarray, slope: float, icept: float
+) -> tuple[float, float, float, int, int, int] | None:
+    """Refit y = slope * x + icept to the thin ink within 5 rows of it.
 
-    Only columns where the window holds a short run of ink with paper at both ends count (support).
+    Returns (slope, icept, thickness, support, first, last): only columns where the window holds a short run of
+    ink with paper at both ends count (support); first and last are the outermost such columns.
     """
     h = m.shape[0]
     guess = np.rint(icept + xs * slope).astype(int)
@@ -271,7 +277,9 @@ def _fit_thin_line(m: np.ndarray, xs: np.ndarray, slope: float, icept: float) ->
         return None
     centres = (rows * hits).sum(axis=1)[thin] / counts[thin]
     fit_slope, fit_icept = np.polyfit(xs[thin], centres, 1)
-    return float(fit_slope), float(fit_icept), float(np.median(counts[thin])), int(thin.sum())
+    supported = xs[thin]
+    return (float(fit_slope), float(fit_icept), float(np.median(counts[thin])), int(thin.sum()),
+            int(supported[0]), int(supported[-1]))
 
 
 def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], guide: np.ndarray) -> None:
@@ -299,7 +307,10 @@ def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], gu
     fit = _fit_thin_line(g, np.arange(w), *fit[:2])  # then follow it across the whole image
     if fit is None or fit[3] < max(8, RULE_MIN_SUPPORT * w):
         return
-    fit_slope, fit_icept, thickness, _ = fit
+    fit_slope, fit_icept, thickness, _, first, last = fit
+    reach = RULE_EDGE_REACH * w
+    if first > reach or last < w - 1 - reach:
+        return  # it ends inside the picture: a digit's own straight stroke, not a line printed across the page
     xs = np.arange(w)
     centre = np.rint(fit_icept + fit_slope * xs).astype(int)
     inside = (centre >= 0) & (centre < h)
