@@ -1,6 +1,8 @@
 """``POST /mnist/classify``: the public contract kept from an existing service.
 
-Clients read ``response.json()["classification"]``. Invalid input answers 404, as that service documented.
+Clients read ``response.json()["classification"]``. Invalid input answers 404, as that service documented; so
+does a valid image without a handwritten digit (``"code": "not_a_digit"``), which such clients already read as
+"could not classify".
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from service.api import registry, settings
 from service.api.responses import probabilities_by_label
 from service.api.uploads import multipart_image
-from service.errors import BadRequest, ServiceError, UnsupportedMediaType
+from service.errors import BadRequest, NotADigit, ServiceError, UnsupportedMediaType
 
 bp = Blueprint("mnist", __name__)
 MODEL = "mnist"
@@ -24,6 +26,8 @@ def classify() -> Response:
         prediction = model.classify_bytes(data, settings().max_pixels)
     except (BadRequest, UnsupportedMediaType) as exc:
         raise ServiceError(exc.message, status=404, code=exc.code) from exc
+    if not prediction.recognised:
+        raise NotADigit(status=404, details={"score": round(prediction.probability, 6)})
     return jsonify(
         classification=prediction.label,
         score=round(prediction.probability, 6),

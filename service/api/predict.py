@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from service.api import registry, settings
 from service.api.responses import label_value, probabilities_by_label
 from service.api.uploads import request_image
+from service.errors import NotADigit
 
 bp = Blueprint("predict", __name__)
 
@@ -16,6 +17,9 @@ bp = Blueprint("predict", __name__)
 def predict() -> Response:
     model = registry().get(request.args.get("model") or settings().default_model)
     prediction = model.classify_bytes(request_image(request), settings().max_pixels)
+    if not prediction.recognised:
+        raise NotADigit(details={"score": round(prediction.probability, 6), "model": model.name,
+                                 "version": model.manifest.version})
     return jsonify(
         prediction=label_value(prediction.label),
         probability=round(prediction.probability, 6),
