@@ -204,6 +204,16 @@ def test_tightly_cropped_digit_touching_the_edges_is_kept_over_specks(text: str)
     assert (found & truth).sum() / (found | truth).sum() > 0.9
 
 
+def test_every_stroke_of_a_digit_written_in_pieces_is_kept() -> None:
+    # A 1 in three strokes that do not touch: a long stem, a short flag and a small foot (a few percent of the ink).
+    mask = np.zeros((240, 320), np.uint8)
+    cv2.line(mask, (160, 40), (160, 200), 255, 4)
+    cv2.line(mask, (150, 52), (132, 66), 255, 3)
+    cv2.line(mask, (150, 208), (172, 208), 255, 2)
+    kept = digits.keep_digit(mask)
+    assert (kept == mask).all()
+
+
 def test_broken_strokes_near_the_digit_are_kept() -> None:
     mask = digit_mask()
     top, bottom, left, right = ink_box(mask)

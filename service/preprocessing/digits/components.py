@@ -26,8 +26,9 @@ def stroke_width(mask: np.ndarray) -> float:
 def is_band(component: np.ndarray, shape: tuple[int, int]) -> bool:
     """True for a long, thin component (``component``: its 0/255 crop): a paper edge, a shadow's rim, a rule.
 
-    It spans half the image or more, yet its strokes are thinner than 4 % of its length; a digit that
-    large is drawn with a broader pen.
+    It spans half the image or more, yet its strokes are thinner than 4 % of its length. Only a piece that
+    also runs off the picture is taken for one (``keep_digit``): a thin pen's long stroke (a 1's stem) has the
+    same shape but ends inside the picture.
     """
     h, w = shape
     ch, cw = component.shape
@@ -49,7 +50,8 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     def band(i: int) -> bool:
         x, y, bw, bh, _ = stats[i]
-        return is_band(np.where(labels[y : y + bh, x : x + bw] == i, 255, 0).astype(np.uint8), (h, w))
+        return _touches_border(stats[i], (h, w)) and is_band(
+            np.where(labels[y : y + bh, x : x + bw] == i, 255, 0).astype(np.uint8), (h, w))
 
     biggest = stats[1:, cv2.CC_STAT_AREA].max()
     candidates = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.1 * biggest and not band(i)]
@@ -75,20 +77,23 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
         return np.zeros_like(mask)  # a sliver at the edge (page rim, a rule's end), not a tightly cropped digit
     keep = np.zeros(count, dtype=bool)
     keep[main] = True
-    inner = [i for i in candidates if not _touches_border(stats[i], (h, w))]
-    # Grow the digit with strokes the cleaning cut off (a 5's flag, a 4's stem): sizeable and close by.
-    box = stats[main, :4].astype(float)
+    # Grow the digit with the other strokes of the same figure (a 5's flag, a 4's stem, a 1's foot, a thin stroke
+    # broken where the pen lifted): every sizeable piece near the figure's box, until no more join, so a chain of
+    # pieces joins however it was cut. Bands (page edges, shadows' rims) and pieces at the border stay out.
     marea = stats[main, cv2.CC_STAT_AREA]
-    for _ in range(2):
-        bx, by, bw, bh = box
+    inner = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= max(4, 0.05 * marea)
+             and not _touches_border(stats[i], (h, w)) and (i in candidates or not band(i))]
+    bx, by, bw, bh = stats[main, :4].astype(float)
+    grown = True
+    while grown:
+        grown = False
         margin = 0.25 * max(bw, bh) + 2
         for idx in inner:
-            x, y, cw, ch, area = stats[idx]
-            if keep[idx] or area < max(4, 0.05 * marea):
+            x, y, cw, ch, _ = stats[idx]
+            if keep[idx]:
                 continue
             if x < bx + bw + margin and x + cw > bx - margin and y < by + bh + margin and y + ch > by - margin:
-                keep[idx] = True
+                keep[idx] = grown = True
                 nx, ny = min(bx, x), min(by, y)
-                box = np.array([nx, ny, max(bx + bw, x + cw) - nx, max(by + bh, y + ch) - ny], float)
-                bx, by, bw, bh = box
+                bx, by, bw, bh = nx, ny, max(bx + bw, x + cw) - nx, max(by + bh, y + ch) - ny
     return np.where(keep[labels], 255, 0).astype(np.uint8)
