@@ -163,6 +163,22 @@ def test_thin_long_strokes_of_a_tightly_cropped_digit_are_not_rules(text: str) -
     assert (found & truth).sum() > 0.95 * truth.sum()
 
 
+def test_a_one_pixel_line_on_a_dark_canvas_is_light_ink() -> None:
+    canvas = np.full((104, 104), 26, np.uint8)  # the line covers well under 1 % of the canvas
+    cv2.line(canvas, (60, 20), (40, 85), 255, 1)
+    assert not digits.ink_is_dark(canvas)
+    assert digits.to_mnist(canvas).sum() > 20
+
+
+def test_a_thin_curved_digit_touching_the_edge_is_not_a_page_edge() -> None:
+    image = np.full((240, 240), 210, np.uint8)  # a 3 in a thin pen, its lower curve cut by the crop
+    curve = [(70, 40), (120, 35), (140, 70), (110, 110), (150, 150), (140, 210), (100, 239), (60, 215)]
+    cv2.polylines(image, [np.array(curve, np.int32)], False, 50, 2, cv2.LINE_AA)
+    truth = image < 130
+    found = digits.photo_mask(image) > 0
+    assert (found & truth).sum() > 0.9 * truth.sum()
+
+
 def test_specks_and_border_blobs_are_dropped() -> None:
     mask = digit_mask()
     noisy = mask.copy()

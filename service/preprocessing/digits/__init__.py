@@ -37,6 +37,7 @@ from service.preprocessing.digits.rules import (  # noqa: F401
 from service.preprocessing.digits.components import (  # noqa: F401
     TIGHT_CROP_MIN_SIDE,
     FREE_OVER_BORDER,
+    BAND_MAX_BULGE,
     stroke_width,
     is_band,
     keep_digit,

@@ -12,6 +12,9 @@ TIGHT_CROP_MIN_SIDE = 0.25
 # A free-standing component is taken for the digit over a larger one touching the border if it is at least
 # this fraction of the larger one's area (specks around a tightly cropped digit are far smaller).
 FREE_OVER_BORDER = 0.15
+# A band (page edge, shadow's rim) is nearly straight: its smallest enclosing rectangle is at most this fraction
+# as wide as it is long.
+BAND_MAX_BULGE = 0.2
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -26,15 +29,20 @@ def stroke_width(mask: np.ndarray) -> float:
 def is_band(component: np.ndarray, shape: tuple[int, int]) -> bool:
     """True for a long, thin component (``component``: its 0/255 crop): a paper edge, a shadow's rim, a rule.
 
-    It spans half the image or more, yet its strokes are thinner than 4 % of its length. Only a piece that
-    also runs off the picture is taken for one (``keep_digit``): a thin pen's long stroke (a 1's stem) has the
-    same shape but ends inside the picture.
+    It spans half the image or more, its strokes are thinner than 4 % of its length, and it is nearly straight
+    (its smallest enclosing rectangle is thin): a digit drawn with a thin pen is as long and as thin, but it
+    curves. Only a piece that also runs off the picture is taken for one (``keep_digit``): a thin pen's long
+    straight stroke (a 1's stem) ends inside the picture.
     """
     h, w = shape
     ch, cw = component.shape
     if cw < 0.5 * w and ch < 0.5 * h:
         return False
-    return stroke_width(component) < 0.04 * max(ch, cw)
+    if stroke_width(component) >= 0.04 * max(ch, cw):
+        return False
+    ys, xs = np.nonzero(component)
+    _, (rw, rh), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+    return min(rw, rh) <= BAND_MAX_BULGE * max(rw, rh)
 
 
 def _touches_border(stats_row: np.ndarray, shape: tuple[int, int]) -> bool:

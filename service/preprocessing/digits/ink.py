@@ -68,7 +68,10 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     small, _ = _coarse(gray)
     low, median, high = np.percentile(small, (1, 50, 99))
     if high - low < 1:
-        return True
+        # A thin line drawn on a canvas covers less than 1 % of it: then the extremes tell its colour.
+        low, high = float(small.min()), float(small.max())
+        if high - low < 1:
+            return True
     few_bright = np.mean(small > (low + high) / 2) <= 0.25
     return not (few_bright and median < DARK_GROUND)
 
