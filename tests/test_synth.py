@@ -181,7 +181,6 @@ def test_cache_cli_writes_preprocessed_digits_and_negatives(tmp_path: Path):
         assert np.array_equal(data["x"], x)  # the same whatever the number of workers
 
 
-@needs_data
 def test_holdout_split_uses_other_digits():
     assert set(cache.source_indices("holdout", 6000, 0)) == set(range(55000, 60000))
     assert cache.source_indices("train", 10, 0).max() < 55000
