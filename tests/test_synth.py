@@ -73,7 +73,7 @@ def test_pen_width_does_not_follow_mnist_stroke_width():
     fat_seven = cv2.dilate(thin_seven, np.ones((3, 3), np.uint8))
     for digit in (thin_seven, fat_seven):
         canvas = np.zeros((200, 200), np.uint8)
-        segs = strokes.pose(strokes.digit_path(digit), height=150, centre=(100, 100), degrees=0, shear=0, aspect=1)
+        segs = strokes.pose(strokes.digit_path(digit)[0], height=150, centre=(100, 100), degrees=0, shear=0, aspect=1)
         strokes.draw(canvas, segs, 1.0, antialias=False)
         widths = (canvas[50:150] > 0).sum(1)  # pixels per row: 1 on the diagonal stroke, not MNIST's 2-4
         assert np.median(widths[widths > 0]) <= 2
@@ -181,7 +181,6 @@ def test_cache_cli_writes_preprocessed_digits_and_negatives(tmp_path: Path):
         assert np.array_equal(data["x"], x)  # the same whatever the number of workers
 
 
-@needs_data
 def test_holdout_split_uses_other_digits():
     assert set(cache.source_indices("holdout", 6000, 0)) == set(range(55000, 60000))
     assert cache.source_indices("train", 10, 0).max() < 55000

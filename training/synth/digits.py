@@ -104,13 +104,16 @@ def _posed(path: np.ndarray, rng: np.random.Generator, height: float, max_degree
                         shear=rng.uniform(-0.25, 0.25), aspect=rng.uniform(0.8, 1.25))
 
 
-def photo(path: np.ndarray, rng: np.random.Generator, paper: str = "plain") -> np.ndarray:
+Path = tuple[np.ndarray, np.ndarray]  # a digit's normalised segments and blob radii (``strokes.digit_path``)
+
+
+def photo(path: Path, rng: np.random.Generator, paper: str = "plain") -> np.ndarray:
     """A phone photo of the digit written on ``paper`` ("plain", "ruled" or "squared")."""
     size = scene.photo_size(rng)
     w, h = scene.work_size(size)
     height = rng.uniform(0.25, 0.9) * min(w, h)
     at_edge = rng.random() < 0.1
-    segs = _place(rng, _posed(path, rng, height, 5.0), w, h, edge_chance=1.0 if at_edge else 0.0)
+    segs = _place(rng, _posed(path[0], rng, height, 5.0), w, h, edge_chance=1.0 if at_edge else 0.0)
     layers = scene.Layers(h, w, scene.sample_paper(rng))
 
     page_degrees = float(np.clip(rng.normal(0, 5), -12, 12))
@@ -132,15 +135,15 @@ def photo(path: np.ndarray, rng: np.random.Generator, paper: str = "plain") -> n
 
     segs = scene.transform(segs, hom)
     pen = _pen_width(rng, height, least=0.6)
-    if not at_edge:  # the page's tilt must not push the digit off the photo
-        segs = _inside(segs, w, h, pen / 2)
+    # the page's tilt must not push the digit off the photo (nor cut more than a sliver when it touches the edge)
+    segs = _inside(segs, w, h, -0.06 * height if at_edge else pen / 2)
     ink = np.zeros((h, w), np.uint8)
-    strokes.draw(ink, segs, pen, value=int(rng.uniform(170, 255)))
+    strokes.draw(ink, segs, pen, value=int(rng.uniform(170, 255)), blobs=path[1] * height)
     scene.add_ink(rng, layers, ink)
     return scene.photo_finish(rng, layers, size)
 
 
-def drawing(path: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def drawing(path: Path, rng: np.random.Generator) -> np.ndarray:
     """A digit drawn in a paint program or on a web canvas."""
     size = scene.sample_size(rng, 100, 600, square=0.5)
     w, h = size
@@ -156,13 +159,13 @@ def drawing(path: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ink = _drawing_ink(rng, dark=True)
     height = rng.uniform(0.35, 0.95) * min(w, h)
     at_edge = rng.random() < 0.08
-    segs = _place(rng, _posed(path, rng, height, 10.0), w, h, edge_chance=1.0 if at_edge else 0.0)
+    segs = _place(rng, _posed(path[0], rng, height, 10.0), w, h, edge_chance=1.0 if at_edge else 0.0)
     style = rng.choice(["mouse", "thin", "brush"], p=[0.3, 0.15, 0.55])
     pen = 1.0 if style == "mouse" else rng.uniform(1.0, 3.0) if style == "thin" else _pen_width(rng, height, 0.04, 0.25)
-    if not at_edge:
-        segs = _inside(segs, w, h, pen / 2)
+    segs = _inside(segs, w, h, -0.06 * height if at_edge else pen / 2)
     mask = np.zeros((h, w), np.uint8)
-    strokes.draw(mask, segs, pen, antialias=style == "thin" or (style == "brush" and rng.random() < 0.85))
+    strokes.draw(mask, segs, pen, antialias=style == "thin" or (style == "brush" and rng.random() < 0.85),
+                 blobs=path[1] * height)
     layers = scene.Layers(h, w, paper)
     layers.add(mask, ink)
     soft = style == "brush" and pen >= 5 and rng.random() < 0.2  # drawn small, scaled up by the app: soft edges
@@ -188,19 +191,18 @@ def _drawing_ink(rng: np.random.Generator, dark: bool) -> np.ndarray:
     return colour
 
 
-def scan(path: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def scan(path: Path, rng: np.random.Generator) -> np.ndarray:
     """A small grey crop of a scanned digit: drawn at 4x and shrunk, so edges are anti-aliased as a scanner's."""
     side = int(rng.integers(28, 65))
     size = (int(np.clip(side * rng.uniform(0.85, 1.15), 28, 64)), side)
     w, h = size[0] * 4, size[1] * 4
     height = rng.uniform(0.55, 0.95) * min(w, h)
     at_edge = rng.random() < 0.05
-    segs = _place(rng, _posed(path, rng, height, 8.0), w, h, edge_chance=1.0 if at_edge else 0.0)
+    segs = _place(rng, _posed(path[0], rng, height, 8.0), w, h, edge_chance=1.0 if at_edge else 0.0)
     pen = _pen_width(rng, height, 0.06, 0.2)
-    if not at_edge:
-        segs = _inside(segs, w, h, pen / 2)
+    segs = _inside(segs, w, h, -0.06 * height if at_edge else pen / 2)
     mask = np.zeros((h, w), np.uint8)
-    strokes.draw(mask, segs, pen)
+    strokes.draw(mask, segs, pen, blobs=path[1] * height)
     layers = scene.Layers(h, w, np.full(3, rng.uniform(170, 255), np.float32))
     layers.add(mask, np.full(3, rng.uniform(0, 90), np.float32))
     img = cv2.resize(layers.compose(None), size, interpolation=cv2.INTER_AREA)

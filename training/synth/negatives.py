@@ -31,9 +31,11 @@ from training.synth import scene, strokes
 KINDS = {"blank": 0.2, "scribble": 0.2, "glyphs": 0.3, "texture": 0.1, "photo": 0.2}
 LETTERS = "ACEFHKMNPRTUVWXYacehkmnrtuvwxy"
 SYMBOLS = "#@&%*+?!="
-FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
-         cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
-         cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
+FONTS = {  # Hershey font -> share; the script fonts are the most handwriting-like
+    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX: 0.2, cv2.FONT_HERSHEY_SCRIPT_COMPLEX: 0.15, cv2.FONT_HERSHEY_SIMPLEX: 0.2,
+    cv2.FONT_HERSHEY_PLAIN: 0.1, cv2.FONT_HERSHEY_DUPLEX: 0.1, cv2.FONT_HERSHEY_COMPLEX: 0.1,
+    cv2.FONT_HERSHEY_TRIPLEX: 0.05, cv2.FONT_HERSHEY_COMPLEX_SMALL: 0.1,
+}
 
 Marks = Callable[[np.ndarray, np.random.Generator], None]  # draws ink (255 = full) into a uint8 mask in place
 
@@ -172,24 +174,31 @@ def _text(rng: np.random.Generator) -> str:
 
 
 def glyphs(mask: np.ndarray, rng: np.random.Generator) -> None:
-    """One to three lines of letters, symbols or words in a Hershey font, slanted and rotated a little."""
+    """One to three lines of letters, symbols or words in a Hershey font, slanted and rotated a little.
+
+    Hershey fonts are stroke fonts, so the text is set directly at its final size with a pen 1.5-8 % of the
+    letter height (a ballpoint to a marker, like the digits), bent by a smooth random displacement so no two
+    letters are the same (a hand, not a printer), then sheared and rotated.
+    """
     h, w = mask.shape
     for _ in range(int(rng.integers(1, 4)) if rng.random() < 0.3 else 1):
         text = _text(rng)
-        font = int(rng.choice(FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0)
-        scale = 2.0
-        thickness = int(rng.integers(1, 7))
+        font = int(rng.choice(list(FONTS), p=np.array(list(FONTS.values()))))
+        font |= cv2.FONT_ITALIC if rng.random() < 0.3 else 0
+        (unit_w, unit_h), _ = cv2.getTextSize(text, font, 1.0, 1)
+        target = rng.uniform(0.2, 0.7) * min(w, h) if len(text) == 1 else rng.uniform(0.08, 0.3) * min(w, h)
+        scale = min(target / max(unit_h, 1), 0.9 * w / max(unit_w, 1))
+        thickness = max(1, int(round(float(np.exp(rng.uniform(np.log(0.015), np.log(0.08)))) * unit_h * scale)))
         (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
-        pad = thickness + 4
+        pad = thickness + 2
         stamp = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
         cv2.putText(stamp, text, (pad, pad + th), font, scale, 255, thickness, cv2.LINE_AA)
+        stamp = _bend(stamp, rng, 0.06 * th)
         shear = rng.uniform(-0.35, 0.35)
         angle = np.deg2rad(rng.uniform(-15, 15))
         sh, sw = stamp.shape
-        target = rng.uniform(0.2, 0.8) * min(w, h) if len(text) == 1 else rng.uniform(0.1, 0.4) * min(w, h)
-        k = min(target / sh, 0.95 * w / (sw * (1 + abs(shear))), 0.95 * h / sh)
         rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        m = k * rot @ np.array([[1.0, -shear], [0.0, 1.0]])
+        m = rot @ np.array([[1.0, -shear], [0.0, 1.0]])
         corners = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float64) @ m.T
         lo, hi = corners.min(0), corners.max(0)
         span = hi - lo
@@ -198,6 +207,15 @@ def glyphs(mask: np.ndarray, rng: np.random.Generator) -> None:
         affine = np.hstack([m, [[x0], [y0]]]).astype(np.float32)
         placed = cv2.warpAffine(stamp, affine, (w, h), flags=cv2.INTER_LINEAR)
         np.maximum(mask, placed, out=mask)
+
+
+def _bend(image: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """A smooth random displacement (a 4x4 grid of offsets up to ``amount`` pixels, interpolated) of an image."""
+    h, w = image.shape
+    flow = cv2.resize(rng.uniform(-amount, amount, (4, 4, 2)).astype(np.float32), (w, h),
+                      interpolation=cv2.INTER_CUBIC)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderValue=0)
 
 
 def texture(rng: np.random.Generator) -> np.ndarray:
@@ -232,7 +250,8 @@ def texture(rng: np.random.Generator) -> np.ndarray:
 
 
 def photo_crop(rng: np.random.Generator, photo_paths: Sequence[Path]) -> np.ndarray:
-    """A random crop (30-100 % of each side) of a random photo, rescaled to 40-800 px, sometimes grey."""
+    """A random crop (30-100 % of each side) of a random photo, rescaled to 40-800 px (at most 3x up), sometimes
+    grey."""
     path = photo_paths[int(rng.integers(len(photo_paths)))]
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
@@ -241,7 +260,7 @@ def photo_crop(rng: np.random.Generator, photo_paths: Sequence[Path]) -> np.ndar
     cw, ch = int(w * rng.uniform(0.3, 1.0)), int(h * rng.uniform(0.3, 1.0))
     x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
     crop = img[y:y + ch, x:x + cw]
-    long_side = float(np.exp(rng.uniform(np.log(40), np.log(800))))
+    long_side = min(float(np.exp(rng.uniform(np.log(40), np.log(800)))), 3.0 * max(cw, ch))  # not mush
     k = long_side / max(cw, ch)
     size = (max(8, int(round(cw * k))), max(8, int(round(ch * k))))
     crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 SKELETON_SIDE = 56  # the digit is thinned at twice MNIST's resolution: smooth enough, still cheap
+BLOB_RATIO = 2.0  # a stroke this many times its usual half-width is a filled loop or a blot
 
 
 def _zhang_suen_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -53,15 +54,20 @@ def thin(mask: np.ndarray) -> np.ndarray:
             return img[1:-1, 1:-1]
 
 
-def skeleton(digit: np.ndarray) -> np.ndarray:
-    """Centre line (uint8 0/1, ``SKELETON_SIDE`` square) of a 28x28 white-on-black digit. The upscaled digit is
-    smoothed before thresholding so the ragged MNIST edge does not sprout spurs."""
+def skeleton_and_mask(digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre line (uint8 0/1) and ink mask (bool), ``SKELETON_SIDE`` square, of a 28x28 white-on-black digit.
+    The upscaled digit is smoothed before thresholding so the ragged MNIST edge does not sprout spurs."""
     big = cv2.resize(digit, (SKELETON_SIDE, SKELETON_SIDE), interpolation=cv2.INTER_CUBIC)
     big = cv2.GaussianBlur(big, (0, 0), 1.2)
     mask = big > 80
     if mask.sum() < 8:
         mask = big > 25
-    return thin(mask)
+    return thin(mask), mask
+
+
+def skeleton(digit: np.ndarray) -> np.ndarray:
+    """Centre line (uint8 0/1, ``SKELETON_SIDE`` square) of a 28x28 white-on-black digit."""
+    return skeleton_and_mask(digit)[0]
 
 
 def graph(skel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +93,30 @@ def graph(skel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([xs, ys], 1).astype(np.float32), np.concatenate(edges).reshape(-1, 2)
 
 
+def prune(edges: np.ndarray, count: int, max_length: int = 3) -> np.ndarray:
+    """Edges without the spurs that thinning grows at a blotted corner (the elbow of a 7 becomes a Y): a branch of
+    at most ``max_length`` pixels from a free end to a junction is dropped. Separate short strokes stay."""
+    neighbours: list[list[int]] = [[] for _ in range(count)]
+    for a, b in edges.tolist():
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    dropped = np.zeros(count, bool)
+    for start in range(count):
+        if len(neighbours[start]) != 1:
+            continue
+        branch, previous, current = [start], -1, start
+        while len(branch) <= max_length:
+            ahead = [n for n in neighbours[current] if n != previous]
+            if len(ahead) != 1:
+                break
+            previous, current = current, ahead[0]
+            if len(neighbours[current]) >= 3:  # reached a junction: a short spur
+                dropped[branch] = True
+                break
+            branch.append(current)
+    return edges[~(dropped[edges[:, 0]] | dropped[edges[:, 1]])]
+
+
 def smooth(points: np.ndarray, edges: np.ndarray, iterations: int = 4) -> np.ndarray:
     """Laplacian smoothing along the skeleton graph: each inner point moves halfway to its neighbours' mean,
     which turns pixel staircases into smooth curves; end points stay put so strokes keep their length."""
@@ -104,29 +134,54 @@ def smooth(points: np.ndarray, edges: np.ndarray, iterations: int = 4) -> np.nda
     return pts
 
 
-def segments(skel: np.ndarray) -> np.ndarray:
-    """(N, 2, 2) float32 segments ((x0, y0), (x1, y1)) of the smoothed centre line; a lone pixel is a
-    zero-length segment (a dot)."""
+def segments(skel: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2, 2) float32 segments ((x0, y0), (x1, y1)) of the smoothed, de-spurred centre line (a lone pixel is a
+    zero-length segment, a dot), followed by one zero-length segment per blob; and the blobs' radii.
+
+    A blob is where the digit is much fatter than its usual stroke (``depth``: the distance to the background):
+    a small loop the writer filled in (the head of a 9, the waist of an 8) or a blot. Thinning turns it into a
+    bare line, which could change the digit (a 9 without its loop is a 1), so it is kept as a disc of the excess
+    radius, redrawn around the pen (pixels of the skeleton's grid).
+    """
     points, edges = graph(skel)
     if len(points) == 0:
-        return np.zeros((0, 2, 2), np.float32)
+        return np.zeros((0, 2, 2), np.float32), np.zeros(0, np.float32)
+    kept = prune(edges, len(points))
+    if len(kept):
+        used = np.zeros(len(points), bool)
+        used[kept.ravel()] = True
+        used[np.setdiff1d(np.arange(len(points)), edges.ravel())] = True  # lone pixels (dots) stay
+        remap = np.cumsum(used) - 1
+        points, edges = points[used], remap[kept]
+    radii = np.zeros(0, np.float32)
+    centres = np.zeros((0, 2), np.float32)
+    if depth is not None:
+        r = depth[points[:, 1].astype(int), points[:, 0].astype(int)]
+        usual = float(np.median(r))
+        fat = (r > BLOB_RATIO * usual) & (r - usual >= 1.5)
+        centres, radii = points[fat], (r[fat] - usual).astype(np.float32)
     pts = smooth(points, edges) if len(edges) else points
     linked = np.zeros(len(points), bool)
     linked[edges.ravel()] = True
     lone = np.flatnonzero(~linked)
     all_edges = np.concatenate([edges, np.stack([lone, lone], 1)])
-    return pts[all_edges].astype(np.float32)
+    segs = pts[all_edges]
+    blobs = np.stack([centres, centres], 1)
+    return np.concatenate([segs, blobs]).astype(np.float32), radii
 
 
-def digit_path(digit: np.ndarray) -> np.ndarray:
-    """Segments of a digit's centre line, normalised: centred on its box, height 1 (width keeps the aspect)."""
-    segs = segments(skeleton(digit))
+def digit_path(digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A digit's centre line and blobs (see ``segments``), normalised: centred on its box, height 1 (width keeps
+    the aspect); the blob radii in the same unit."""
+    skel, mask = skeleton_and_mask(digit)
+    depth = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    segs, radii = segments(skel, depth)
     if segs.size == 0:
-        return segs
+        return segs, radii
     pts = segs.reshape(-1, 2)
     lo, hi = pts.min(0), pts.max(0)
     height = max(float(hi[1] - lo[1]), 1.0)
-    return ((segs - (lo + hi) / 2) / height).astype(np.float32)
+    return ((segs - (lo + hi) / 2) / height).astype(np.float32), (radii / height).astype(np.float32)
 
 
 def wobble(segs: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
@@ -158,8 +213,10 @@ def pose(segs: np.ndarray, *, height: float, centre: tuple[float, float], degree
     return pts.reshape(segs.shape).astype(np.float32)
 
 
-def draw(canvas: np.ndarray, segs: np.ndarray, width: float, *, antialias: bool = True, value: int = 255) -> None:
-    """Draws segments (image coordinates) with a round pen ``width`` pixels wide onto a uint8 canvas in place.
+def draw(canvas: np.ndarray, segs: np.ndarray, width: float, *, antialias: bool = True, value: int = 255,
+         blobs: np.ndarray | None = None) -> None:
+    """Draws segments (image coordinates) with a round pen ``width`` pixels wide onto a uint8 canvas in place;
+    the last ``len(blobs)`` segments are blob centres, filled to ``blobs`` pixels beyond the pen.
 
     OpenCV's thickness is an integer, so a fractional width is drawn with the nearest thickness; a pen thinner
     than a pixel is a one-pixel line made fainter in proportion, as a camera would record it.
@@ -171,4 +228,8 @@ def draw(canvas: np.ndarray, segs: np.ndarray, width: float, *, antialias: bool 
     thickness = max(1, int(round(width)))
     fixed = np.round(segs * 8).astype(np.int32)  # 3 fractional bits
     line = cv2.LINE_AA if antialias else cv2.LINE_8
-    cv2.polylines(canvas, fixed, False, value, thickness, line, shift=3)
+    n_blobs = 0 if blobs is None else len(blobs)
+    cv2.polylines(canvas, fixed[:len(fixed) - n_blobs], False, value, thickness, line, shift=3)
+    for (centre, _), radius in zip(fixed[len(fixed) - n_blobs:], blobs if blobs is not None else ()):
+        cv2.circle(canvas, (int(centre[0]), int(centre[1])), int(round((radius + width / 2) * 8)), value, -1,
+                   line, shift=3)
