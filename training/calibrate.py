@@ -6,8 +6,14 @@
 The photos go through the service's own decode and preprocessing and the served TFLite file, so the fitted
 temperature is the one that makes the service's scores calibrated. The shipped temperature is fitted on all the
 held-out photos; the ECE before and after is measured by two-fold cross-fitting (fit on one half, measure on the
-other, both ways), so the "after" figure is not measured on the photos it was fitted on. A final-mode model
-(mugs) trained on eval/ too: its figures are then measured on photos it has seen, and the manifest says so.
+other, both ways), so the "after" figure is not measured on the photos it was fitted on.
+
+A final-mode model (mugs) trained on eval/ too, so no photo is held out from it: ``--fit-with`` names the model
+the same recipe trained on train/ only (``configs/mugs.json``), whose eval/ outputs fit the temperature and give
+the figures; the final model, which saw more photos of the same kind, ships that temperature.
+
+    python -m training --config configs/mugs.json --filename runs/mugs-train-only
+    python -m training.calibrate models/mugs/1 --fit-with runs/mugs-train-only/1
 """
 
 from __future__ import annotations
@@ -59,12 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", type=Path, help="models/<name>/<version>")
     parser.add_argument("--data", type=Path, help="the data set's folder (default: the manifest's data.source)")
+    parser.add_argument("--fit-with", type=Path, metavar="MODEL_DIR",
+                        help="fit on this model's outputs instead (the same recipe without the held-out photos)")
     args = parser.parse_args(argv)
     path = args.model_dir / "manifest.json"
     manifest = json.loads(path.read_text())
-    root = args.data or (Path(__file__).resolve().parent.parent / manifest["data"]["source"]).resolve()
-    files, labels, what = held_out_files(manifest, root)
-    logits = raw_logits(args.model_dir, files)
+    fitted = args.fit_with or args.model_dir
+    fit_manifest = json.loads((fitted / "manifest.json").read_text())
+    root = args.data or (Path(__file__).resolve().parent.parent / fit_manifest["data"]["source"]).resolve()
+    files, labels, what = held_out_files(fit_manifest, root)
+    if args.fit_with:
+        what += f", with the outputs of {args.fit_with} (the same recipe trained without them)"
+    logits = raw_logits(fitted, files)
     before, after = cross_fitted_ece(logits, labels)
     temperature = fit_temperature(logits, labels)
     manifest["calibration"] = {
