@@ -5,7 +5,7 @@ Clients read ``response.json()["classification"]``. Invalid input answers 404, a
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from service.api import registry, settings
 from service.api.responses import probabilities_by_label
@@ -19,6 +19,7 @@ MODEL = "mnist"
 @bp.post("/mnist/classify")
 def classify() -> Response:
     model = registry().get(MODEL)
+    g.model = model
     try:
         data = multipart_image(request, check_extension=True)
         prediction = model.classify_bytes(data, settings().max_pixels)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from service.errors import ModelLoadError
+from service.errors import BadRequest, ModelLoadError
 from service.inference.batching import MicroBatcher
 from service.inference.manifest import Manifest
 from service.inference.runtimes import Runtime, load_runtime
@@ -15,6 +17,11 @@ from service.preprocessing import decode_image, to_mnist, to_rgb_input
 from service.preprocessing.digits import WORK_SIDE
 
 log = logging.getLogger(__name__)
+
+# Called after every runtime call with (model, batch size, seconds): how the web layer's metrics see inference
+# without this layer importing them. Empty for the CLI, so it costs one list check per batch there.
+InferenceObserver = Callable[["Model", int, float], None]
+INFERENCE_OBSERVERS: list[InferenceObserver] = []
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,31 @@ class Model:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, *input_shape) float32 -> (N, classes) probabilities."""
+        start = time.perf_counter()
         outputs = self.runtime.predict(batch)
+        for observer in INFERENCE_OBSERVERS:
+            observer(self, len(batch), time.perf_counter() - start)
         return softmax(outputs) if self.manifest.output == "logits" else outputs
+
+    def check_tensor(self, array: np.ndarray) -> np.ndarray:
+        """A client's preprocessed batch -> float32 (N, *input_shape); BadRequest that says what was expected.
+
+        A missing trailing channel axis of 1 (a grayscale (N, 28, 28) batch) is accepted and added.
+        """
+        shape = self.manifest.input_shape
+        if array.ndim == len(shape) and shape[-1] == 1 and tuple(array.shape[1:]) == shape[:-1]:
+            array = array[..., np.newaxis]
+        if array.ndim != len(shape) + 1 or tuple(array.shape[1:]) != shape:
+            expected = ", ".join(str(d) for d in shape)
+            raise BadRequest(
+                f"model {self.name} takes tensors of shape [N, {expected}] (batch first); got {list(array.shape)}"
+            )
+        if array.dtype.kind not in "fiu":
+            raise BadRequest(f"model {self.name} takes numbers; got values of type {array.dtype}")
+        batch = np.asarray(array, dtype=np.float32)
+        if not np.isfinite(batch).all():
+            raise BadRequest("the tensor holds NaN or infinite values")
+        return batch
 
     def to_prediction(self, probabilities: np.ndarray) -> Prediction:
         index = int(np.argmax(probabilities))
