@@ -10,6 +10,7 @@ multiprocess mode); the master makes that folder before forking, ``child_exit`` 
 the folder is removed when the server stops.
 """
 
+import glob
 import os
 import shutil
 import tempfile
@@ -45,6 +46,8 @@ def on_starting(server):
     global _own_metrics_dir
     if _settings.metrics_dir:
         os.makedirs(_settings.metrics_dir, exist_ok=True)
+        for stale in glob.glob(os.path.join(_settings.metrics_dir, "*.db")):  # a previous server's counts
+            os.remove(stale)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _settings.metrics_dir
     else:
         _own_metrics_dir = tempfile.mkdtemp(prefix="classifier-metrics-")
