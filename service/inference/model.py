@@ -12,7 +12,7 @@ import numpy as np
 from service.errors import BadRequest, ModelLoadError
 from service.inference.batching import MicroBatcher
 from service.inference.manifest import Manifest
-from service.inference.runtimes import Runtime, load_runtime
+from service.inference.runtimes import FORMATS, Runtime
 from service.preprocessing import decode_image, to_mnist, to_rgb_input
 from service.preprocessing.digits import WORK_SIDE
 
@@ -51,10 +51,10 @@ class Model:
 
     @classmethod
     def load(cls, manifest: Manifest, num_threads: int = 1) -> Model:
-        """Load the first usable weights: TFLite if listed (fast, light), else Keras."""
+        """Load the first usable weights in the order of ``FORMATS``: TFLite if listed (fast, light), ONNX, Keras."""
         errors = []
-        for fmt in ("tflite", "keras"):
-            filename = manifest.files.get(fmt)
+        for fmt in FORMATS:
+            filename = manifest.files.get(fmt.name)
             if not filename:
                 continue
             path = manifest.directory / filename
@@ -62,12 +62,12 @@ class Model:
                 errors.append(f"{path} is missing")
                 continue
             try:
-                runtime = load_runtime(path, num_threads)
+                runtime = fmt.load(path, num_threads)
             except ModelLoadError as exc:
                 errors.append(exc.message)
                 log.warning("model %s: %s; trying the next format", manifest.name, exc.message)
                 continue
-            return cls(manifest, runtime, fmt)
+            return cls(manifest, runtime, fmt.name)
         raise ModelLoadError(f"model {manifest.name}: no loadable weights ({'; '.join(errors) or 'none listed'})")
 
     @property
