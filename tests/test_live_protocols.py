@@ -50,7 +50,11 @@ def server(tmp_path_factory) -> Iterator[Server]:
     srv = Server(MODELS_DIR, folder / "server.log", CLASSIFIER_MODELS="mnist,flowers", CLASSIFIER_WORKERS="2",
                  CLASSIFIER_LOG_FORMAT="json", CLASSIFIER_METRICS_DIR=str(folder / "metrics"))
     srv.metrics_dir = folder / "metrics"
-    wait_ready(srv)
+    try:
+        wait_ready(srv)
+    except BaseException:
+        srv.stop()
+        raise
     yield srv
     srv.stop()
 

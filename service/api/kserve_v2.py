@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import struct
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from typing import Any
 
 import numpy as np
@@ -38,7 +40,7 @@ EXTENSIONS = ["binary_tensor_data", "classification"]
 
 def _server_version() -> str:
     try:
-        return version(DIST_NAME)
+        return package_version(DIST_NAME)
     except PackageNotFoundError:
         return "unknown"
 
@@ -61,16 +63,16 @@ def ready() -> Response:
     return response
 
 
-def _model(name: str, version_: str | None) -> Model:
-    model = model_version(registry(), name, version_)
+def _model(name: str, version: str | None) -> Model:
+    model = model_version(registry(), name, version)
     g.model = model
     return model
 
 
 @bp.get("/models/<name>")
-@bp.get("/models/<name>/versions/<version_>")
-def model_metadata(name: str, version_: str | None = None) -> Response:
-    model = _model(name, version_)
+@bp.get("/models/<name>/versions/<version>")
+def model_metadata(name: str, version: str | None = None) -> Response:
+    model = _model(name, version)
     shape = list(model.manifest.input_shape)
     return jsonify(
         name=model.name,
@@ -85,16 +87,16 @@ def model_metadata(name: str, version_: str | None = None) -> Response:
 
 
 @bp.get("/models/<name>/ready")
-@bp.get("/models/<name>/versions/<version_>/ready")
-def model_ready(name: str, version_: str | None = None) -> Response:
-    model = _model(name, version_)
+@bp.get("/models/<name>/versions/<version>/ready")
+def model_ready(name: str, version: str | None = None) -> Response:
+    model = _model(name, version)
     return jsonify(name=model.name, ready=True)
 
 
 @bp.post("/models/<name>/infer")
-@bp.post("/models/<name>/versions/<version_>/infer")
-def infer(name: str, version_: str | None = None) -> Response:
-    model = _model(name, version_)
+@bp.post("/models/<name>/versions/<version>/infer")
+def infer(name: str, version: str | None = None) -> Response:
+    model = _model(name, version)
     body, binary = _split_body()
     tensor = _single_input(body)
     predictions = _run(model, tensor, binary)
@@ -152,7 +154,7 @@ def _binary_part(tensor: dict[str, Any], binary: bytes) -> bytes | None:
 def _run(model: Model, tensor: dict[str, Any], binary: bytes) -> list[Prediction]:
     datatype, shape = tensor["datatype"], tensor["shape"]
     raw = _binary_part(tensor, binary)
-    count = int(np.prod(shape))
+    count = math.prod(shape)
     if datatype == "BYTES":
         images = _bytes_elements(raw) if raw is not None else _json_bytes_elements(tensor.get("data"))
         if len(images) != count:
@@ -170,7 +172,7 @@ def _run(model: Model, tensor: dict[str, Any], binary: bytes) -> list[Prediction
                 raise BadRequest("the input has neither 'data' nor binary data (parameters.binary_data_size)")
             array = np.asarray(data, dtype=dtype)
         array = array.reshape(shape)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise BadRequest(f"the input's data do not form a {datatype} tensor of shape {shape}: {exc}") from None
     return classify_tensor(model, array)
 

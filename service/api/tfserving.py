@@ -147,7 +147,7 @@ def _classify(model: Model, instances: list[Any]) -> list[Prediction]:
     rows = [next(iter(i.values())) if isinstance(i, dict) and len(i) == 1 else i for i in instances]
     try:
         array = np.asarray(rows, dtype=np.float32)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise BadRequest(
             "each instance must be {\"b64\": \"<base64 JPEG/PNG>\"} or a numeric array of the model's input shape"
         ) from None
