@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("-m", "--model", default=DEFAULT_MODEL, help="bundled model name (default: %(default)s)")
     model.add_argument("--models-dir", type=Path, help="folder of bundled models (default: CLASSIFIER_MODELS_DIR "
                        "or the project's models/)")
-    model.add_argument("--model-path", type=Path, help="an external .tflite or .keras file instead of --model")
+    model.add_argument("--model-path", type=Path, help="an external .tflite, .onnx or .keras file instead of --model")
     model.add_argument("--labels", type=Path, help="class names for --model-path: text (one per line) or a JSON "
                        "list; not needed when a manifest.json lies beside the model file")
     output = parser.add_argument_group("output")

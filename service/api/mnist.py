@@ -7,7 +7,7 @@ does a valid image without a handwritten digit (``"code": "not_a_digit"``), whic
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from service.api import registry, settings
 from service.api.responses import probabilities_by_label
@@ -21,6 +21,7 @@ MODEL = "mnist"
 @bp.post("/mnist/classify")
 def classify() -> Response:
     model = registry().get(MODEL)
+    g.model = model
     try:
         data = multipart_image(request, check_extension=True)
         prediction = model.classify_bytes(data, settings().max_pixels)

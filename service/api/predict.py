@@ -1,31 +1,48 @@
-"""``POST /predict`` and ``POST /api/v1/predict``: any model, raw body or multipart, ``?model=NAME``."""
+"""``POST /predict`` and ``POST /api/v1/predict``: any model, raw body or multipart, ``?model=NAME``.
+
+One image answers one prediction object; several ``image`` parts in one multipart request answer
+``{"predictions": [...], "model", "version"}`` in the order of the parts, from one runtime call. A digit model's
+"not a digit" is a 422 for one image, and that item's ``{"error", "code": "not_a_digit", "score"}`` in a batch.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from service.api import registry, settings
+from service.api.batches import classify_images
 from service.api.responses import label_value, probabilities_by_label
-from service.api.uploads import request_image
+from service.api.uploads import request_images
 from service.errors import NotADigit
+from service.inference import Model, Prediction
 
 bp = Blueprint("predict", __name__)
+
+
+def _answer(model: Model, prediction: Prediction) -> dict[str, object]:
+    if not prediction.recognised:
+        return NotADigit(details={"score": round(prediction.probability, 6)}).to_dict()
+    return {
+        "prediction": label_value(prediction.label),
+        "probability": round(prediction.probability, 6),
+        "label": prediction.label,
+        "index": prediction.index,
+        "probabilities": probabilities_by_label(model.labels, prediction.probabilities),
+    }
 
 
 @bp.post("/predict")
 @bp.post("/api/v1/predict")
 def predict() -> Response:
     model = registry().get(request.args.get("model") or settings().default_model)
-    prediction = model.classify_bytes(request_image(request), settings().max_pixels)
-    if not prediction.recognised:
-        raise NotADigit(details={"score": round(prediction.probability, 6), "model": model.name,
-                                 "version": model.manifest.version})
-    return jsonify(
-        prediction=label_value(prediction.label),
-        probability=round(prediction.probability, 6),
-        label=prediction.label,
-        index=prediction.index,
-        probabilities=probabilities_by_label(model.labels, prediction.probabilities),
-        model=model.name,
-        version=model.manifest.version,
-    )
+    g.model = model
+    images = request_images(request)
+    if len(images) == 1:
+        prediction = model.classify_bytes(images[0], settings().max_pixels)
+        if not prediction.recognised:
+            raise NotADigit(details={"score": round(prediction.probability, 6), "model": model.name,
+                                     "version": model.manifest.version})
+        return jsonify(**_answer(model, prediction), model=model.name, version=model.manifest.version)
+    predictions = classify_images(model, images)
+    return jsonify(predictions=[_answer(model, p) for p in predictions], model=model.name,
+                   version=model.manifest.version)
