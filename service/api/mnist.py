@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from service.api import registry, settings
-from service.api.responses import probabilities_by_label
+from service.api.responses import include_options, input_image_data_url, probabilities_by_label
 from service.api.uploads import multipart_image
 from service.errors import BadRequest, ServiceError, UnsupportedMediaType
 
@@ -19,15 +19,21 @@ MODEL = "mnist"
 @bp.post("/mnist/classify")
 def classify() -> Response:
     model = registry().get(MODEL)
+    include = include_options(request.args.get("include"))
     try:
         data = multipart_image(request, check_extension=True)
         prediction = model.classify_bytes(data, settings().max_pixels)
     except (BadRequest, UnsupportedMediaType) as exc:
         raise ServiceError(exc.message, status=404, code=exc.code) from exc
-    return jsonify(
+    body = dict(
         classification=prediction.label,
         score=round(prediction.probability, 6),
         probabilities=probabilities_by_label(model.labels, prediction.probabilities),
         model=model.name,
         version=model.manifest.version,
     )
+    if "input" in include:
+        # Prepared again rather than threaded through classify_bytes, so the answer takes exactly the path it takes
+        # without the option; only the page asks for it.
+        body["input"] = input_image_data_url(model.prepare(data, settings().max_pixels), model.manifest.input_range)
+    return jsonify(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from service.api import registry, settings
-from service.api.responses import label_value, probabilities_by_label
+from service.api.responses import include_options, input_image_data_url, label_value, probabilities_by_label
 from service.api.uploads import request_image
 
 bp = Blueprint("predict", __name__)
@@ -15,8 +15,10 @@ bp = Blueprint("predict", __name__)
 @bp.post("/api/v1/predict")
 def predict() -> Response:
     model = registry().get(request.args.get("model") or settings().default_model)
-    prediction = model.classify_bytes(request_image(request), settings().max_pixels)
-    return jsonify(
+    include = include_options(request.args.get("include"))
+    data = request_image(request)
+    prediction = model.classify_bytes(data, settings().max_pixels)
+    body = dict(
         prediction=label_value(prediction.label),
         probability=round(prediction.probability, 6),
         label=prediction.label,
@@ -25,3 +27,6 @@ def predict() -> Response:
         model=model.name,
         version=model.manifest.version,
     )
+    if "input" in include:
+        body["input"] = input_image_data_url(model.prepare(data, settings().max_pixels), model.manifest.input_range)
+    return jsonify(body)
