@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"))
+    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"), static_folder=str(REPO_ROOT / "static"))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False
     app.extensions["settings"] = settings

@@ -21,3 +21,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (health, mnist, models, predict):
         app.register_blueprint(module.bp)
+
+    from service.api import page
+
+    app.register_blueprint(page.bp)
