@@ -189,6 +189,10 @@
       if (response.ok) showAnswer(body, item);
       else if (body.code === "not_a_digit") showRefusal(body, item);
       else showError(`Could not classify this image: ${body.error || response.statusText} (HTTP ${response.status}).`);
+      // On a phone the answer is below the fold; a drawing stays in view (a digit may take several strokes).
+      if (!item.drawn && window.matchMedia("(max-width: 40rem)").matches) {
+        $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+      }
     } catch (error) {
       if (error.name === "AbortError") return;
       showError(`The service could not be reached (${error.message}).`);
