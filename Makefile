@@ -61,3 +61,8 @@ container-check:
 bench: $(VENV)/.dev-installed
 	bash bench/setup.sh
 	PYTHON=$(PYTHON) bench/.venvs/harness/bin/python -m bench.run $(BENCH_ARGS)
+
+# The browser the page's tests drive (tests/browser): Debian's chromium, since Playwright may not download one.
+.PHONY: chromium
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)

@@ -70,6 +70,14 @@ class Manifest:
         """(height, width) of the network input."""
         return self.input_shape[0], self.input_shape[1]
 
+    @property
+    def input_range(self) -> tuple[float, float]:
+        """(low, high) of the network input's values, so that a picture of it can be drawn."""
+        declared = self.raw.get("input", {}).get("range")
+        if isinstance(declared, (list, tuple)) and len(declared) == 2:
+            return float(declared[0]), float(declared[1])
+        return (0.0, 1.0) if self.preprocessing == "mnist" else (0.0, 255.0)
+
     def summary(self) -> dict[str, Any]:
         """The public description served by ``/api/v1/models``."""
         return {

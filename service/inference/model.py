@@ -34,6 +34,8 @@ class Prediction:
     # False when a digit model's gate decided the image shows no handwritten digit (the label is then only the
     # network's best guess, and the API answers "not a digit").
     recognised: bool = True
+    # The network's input for this answer (what the model was shown), when it came from an image.
+    input: np.ndarray | None = None
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -138,7 +140,7 @@ class Model:
         """The answer for one input; ``x`` (its network input) lets a digit model's gate look at the figure."""
         index = int(np.argmax(probabilities))
         recognised = self.gate is None or x is None or self.gate.accepts(x, probabilities)
-        return Prediction(index, self.labels[index], float(probabilities[index]), probabilities, recognised)
+        return Prediction(index, self.labels[index], float(probabilities[index]), probabilities, recognised, x)
 
     def classify(self, inputs: list[np.ndarray]) -> list[Prediction]:
         """Preprocessed inputs -> one prediction each, in one runtime call."""
