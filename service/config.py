@@ -7,12 +7,24 @@ own without touching the process environment.
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "CLASSIFIER_"
+DIST_NAME = "image-classification-service"
+
+
+def asset_dir(name: str) -> Path:
+    """``models`` or ``templates``: the checkout's folder, else the copy ``pip install`` put under ``share/``.
+
+    A checkout (``pyproject.toml`` beside the package) wins, so training output and edits are served at once.
+    """
+    if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / name).is_dir():
+        return REPO_ROOT / name
+    return Path(sysconfig.get_path("data")) / "share" / DIST_NAME / name
 
 
 def _parse_bool(value: str) -> bool:
@@ -32,7 +44,9 @@ def _parse_names(value: str) -> tuple[str, ...]:
 class Settings:
     """Everything an operator can tune; each field maps to ``CLASSIFIER_<FIELD NAME IN CAPITALS>``."""
 
-    models_dir: Path = field(default=REPO_ROOT / "models", metadata={"doc": "Folder of <name>/<version>/ models."})
+    models_dir: Path = field(
+        default_factory=lambda: asset_dir("models"), metadata={"doc": "Folder of <name>/<version>/ models."}
+    )
     models: tuple[str, ...] = field(
         default=(), metadata={"doc": "Comma-separated model names to load; empty loads every model found."}
     )
@@ -46,6 +60,34 @@ class Settings:
     )
     inference_threads: int = field(default=1, metadata={"doc": "LiteRT threads per model per worker."})
     log_level: str = field(default="INFO", metadata={"doc": "Python logging level name."})
+    max_batch: int = field(
+        default=64, metadata={"doc": "Most images or tensors one request may send (protocol batches); more is 413."}
+    )
+    log_format: str = field(
+        default="text", metadata={"doc": "'text' (one readable line) or 'json' (one JSON object per line)."}
+    )
+    # Server knobs, read by gunicorn.conf.py (which parses nothing itself).
+    host: str = field(default="0.0.0.0", metadata={"doc": "Address gunicorn binds.", "env": ("HOST",)})
+    port: int = field(default=8080, metadata={"doc": "Port gunicorn binds.", "env": ("PORT",)})
+    workers: int = field(
+        default=2, metadata={"doc": "gunicorn worker processes (each loads every model).", "env": ("WEB_CONCURRENCY",)}
+    )
+    worker_class: str = field(default="gthread", metadata={"doc": "gunicorn worker class."})
+    threads: int = field(default=4, metadata={"doc": "Threads per gunicorn worker (gthread)."})
+    timeout: int = field(default=60, metadata={"doc": "Seconds before a silent worker is killed and restarted."})
+    graceful_timeout: int = field(default=20, metadata={"doc": "Seconds a worker gets to finish on shutdown."})
+    keepalive: int = field(default=5, metadata={"doc": "Seconds an idle keep-alive connection stays open."})
+    access_log: bool = field(
+        default=True, metadata={"doc": "One access line per request (costs ~0.1-0.25 ms CPU per request)."}
+    )
+    preimport: bool = field(
+        default=True, metadata={"doc": "The gunicorn master imports the serving libraries before forking."}
+    )
+    metrics_dir: str = field(
+        default="",
+        metadata={"doc": "Folder for Prometheus' multiprocess files; empty: a fresh temporary folder per server.",
+                  "env": ("PROMETHEUS_MULTIPROC_DIR",)},
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -53,7 +95,8 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(PREFIX + f.name.upper())
+            names = (PREFIX + f.name.upper(), *f.metadata.get("env", ()))
+            raw = next((environ[name] for name in names if name in environ), None)
             if raw is None:
                 continue
             try:

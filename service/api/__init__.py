@@ -18,9 +18,13 @@ def registry() -> ModelRegistry:
 
 def register_blueprints(app: Flask) -> None:
     from service.api import health, mnist, models, predict
+    from service.api import docs, kserve_v2, tfserving
 
     for module in (health, mnist, models, predict):
         app.register_blueprint(module.bp)
+    for module in (kserve_v2, tfserving):
+        app.register_blueprint(module.bp)
+    docs.register(app)
 
     from service.api import page
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from service.inference import Prediction
+
 from service.errors import BadRequest
 
 
@@ -52,3 +54,10 @@ def include_options(value: str | None) -> frozenset[str]:
             f"unknown include option(s) {', '.join(sorted(unknown))}; available: {', '.join(sorted(INCLUDE_OPTIONS))}"
         )
     return asked
+
+
+def shown_input(prediction: Prediction, value_range: tuple[float, float], include: frozenset[str]) -> dict[str, str]:
+    """``?include=input``: ``{"input": <PNG data URL>}`` of what the network was shown, else nothing."""
+    if "input" not in include or prediction.input is None:
+        return {}
+    return {"input": input_image_data_url(prediction.input, value_range)}
