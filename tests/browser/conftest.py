@@ -48,9 +48,11 @@ def browser() -> Iterator[Browser]:
 def server(tmp_path_factory) -> Iterator[Server]:
     """Every bundled model, one worker."""
     srv = Server(MODELS_DIR, tmp_path_factory.mktemp("gunicorn") / "server.log")
-    srv.wait_listening()
-    yield srv
-    srv.stop()
+    try:  # stopped even when it fails to come up, so no server outlives the tests
+        srv.wait_listening()
+        yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.fixture

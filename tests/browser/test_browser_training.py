@@ -30,9 +30,11 @@ def training_server(tmp_path_factory) -> Iterator[Server]:
     models = tmp_path_factory.mktemp("models")
     shutil.copytree(MODELS_DIR / "mnist", models / "mnist")
     srv = Server(models, tmp_path_factory.mktemp("gunicorn") / "server.log", CLASSIFIER_ADMIN_TOKEN=TOKEN)
-    srv.wait_listening()
-    yield srv
-    srv.stop()
+    try:
+        srv.wait_listening()
+        yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.mark.slow
