@@ -57,6 +57,7 @@ container-check:
 
 # Side-by-side benchmark (bench/README.md): installs wrk and the peers' environments once, then about 15 minutes.
 # BENCH_ARGS=--quick gives a smoke run of about 3 minutes.
+# BENCH_ARGS="--baseline REV" also serves the service as of git revision REV, for before/after in one run.
 .PHONY: bench
 bench: $(VENV)/.dev-installed
 	bash bench/setup.sh
