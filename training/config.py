@@ -31,6 +31,11 @@ DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
     "TrainEvalFolderDataset": {"path": (str, True), "image_size": (list, True), "final": (bool, False),
                                "limit": (int, False), "seed": (int, False), "channel_gain": (NUMBER, False)},
 }
+# dataset_args.synthetic of MnistDataset: rendered photos, drawings and non-digits (training.datasets.with_synthetic).
+SYNTHETIC_ARGS: dict[str, tuple[Any, bool]] = {
+    "digits": (int, False), "negatives": (int, False), "held_out_digits": (int, False),
+    "held_out_negatives": (int, False), "seed": (int, False), "workers": (int, False),
+}
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
@@ -170,6 +175,12 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
     limit = dataset_args.get("limit")
     if _is(limit, int) and limit < 1:
         problems.add("dataset_args.limit", f"must be >= 1, got {limit}")
+    synthetic = dataset_args.get("synthetic")
+    if isinstance(synthetic, dict):
+        _check_args(problems, "dataset_args.synthetic", synthetic, SYNTHETIC_ARGS)
+        for key, value in synthetic.items():
+            if _is(value, int) and value < (1 if key == "workers" else 0):
+                problems.add(f"dataset_args.synthetic.{key}", f"must be >= {1 if key == 'workers' else 0}, got {value}")
     dropout = (raw.get("network_args") or {}).get("dropout_amount") if isinstance(raw.get("network_args"),
                                                                                    dict) else None
     if _is(dropout, NUMBER) and not 0 <= dropout < 1:

@@ -167,11 +167,7 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     from training.export import HeldOut
     from training.synth.cache import build, tasks
 
-    unknown = set(args) - set(SYNTHETIC_DEFAULTS)
-    if unknown:
-        raise ValueError(f"dataset_args.synthetic: unknown keys {sorted(unknown)} "
-                         f"(accepted: {sorted(SYNTHETIC_DEFAULTS)})")
-    args = {**SYNTHETIC_DEFAULTS, **args}
+    args = {**SYNTHETIC_DEFAULTS, **args}  # the keys and their types were checked with the config
     mnist = mnist_path or DEFAULT_MNIST
     code = hashlib.sha256()
     for folder in (REPO / "service" / "preprocessing", REPO / "training" / "synth"):
