@@ -14,7 +14,7 @@ bp = Blueprint("predict", __name__)
 @bp.post("/predict")
 @bp.post("/api/v1/predict")
 def predict() -> Response:
-    model = registry().get(request.args.get("model") or settings().default_model)
+    model = registry().get(request.args.get("model") or settings().default_model, request.args.get("version") or None)
     prediction = model.classify_bytes(request_image(request), settings().max_pixels)
     return jsonify(
         prediction=label_value(prediction.label),
