@@ -46,3 +46,13 @@ def post_fork(server, worker):
 def post_worker_init(worker):
     """Called once the worker has built the app (models loaded): the worker is ready."""
     worker.log.info("worker %d ready %.3f s after fork", worker.pid, time.monotonic() - worker.forked_at)
+
+
+def on_exit(server):
+    """The server stops: local training jobs stop with it and are recorded as interrupted, never left running."""
+    from service.config import Settings
+    from service.jobs import shutdown
+
+    stopped = shutdown(Settings.from_env())
+    if stopped:
+        server.log.info("stopped training jobs %s", ", ".join(stopped))

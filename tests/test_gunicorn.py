@@ -31,7 +31,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environ = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port), CLASSIFIER_WORKERS="1",
-                       CLASSIFIER_MODELS_DIR=str(models_dir), **env)
+                       CLASSIFIER_MODELS_DIR=str(models_dir))
+        environ.update(env)
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
             [str(GUNICORN), "--config", "gunicorn.conf.py"], cwd=REPO_ROOT, env=environ,

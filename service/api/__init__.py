@@ -17,7 +17,7 @@ def registry() -> ModelRegistry:
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import health, mnist, models, predict
+    from service.api import health, mnist, models, predict, train
 
-    for module in (health, mnist, models, predict):
+    for module in (health, mnist, models, predict, train):
         app.register_blueprint(module.bp)

@@ -14,19 +14,9 @@ from typing import TypeVar
 from flask import request
 
 from service.api import settings
-from service.errors import ServiceError
+from service.errors import Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., object])
-
-
-class Unauthorized(ServiceError):
-    status = 401
-    code = "unauthorized"
-
-
-class Forbidden(ServiceError):
-    status = 403
-    code = "forbidden"
 
 
 def _is_loopback(address: str | None) -> bool:
