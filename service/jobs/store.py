@@ -244,8 +244,8 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
         "epochs": record["epochs"], "current_loss": record["current_loss"], "history": record["history"],
         "created": _iso(record["created"]), "started": _iso(record["started"]), "finished": _iso(record["finished"]),
     }
-    if record.get("progress"):
-        body["progress"] = record["progress"]
+    if record.get("progress") and record["status"] == RUNNING:
+        body["progress"] = record["progress"]  # inside the current epoch: step of steps, loss so far
     for key in ("message", "model", "promotion", "error"):
         if record.get(key) is not None:
             body[key] = record[key]
