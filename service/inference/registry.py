@@ -99,6 +99,26 @@ def load_version(directory: Path, num_threads: int = 1) -> Model:
     return Model.load(manifest, num_threads)
 
 
+def discover(models_dir: Path, names: tuple[str, ...] = ()) -> dict[str, Path]:
+    """name -> folder of its default version (the ``default`` marker's, else the highest holding a manifest), for
+    tools that read one version's files without loading them (benchmarks, quality checks)."""
+    found: dict[str, Path] = {}
+    if not models_dir.is_dir():
+        return found
+    for model_dir in sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if names and model_dir.name not in names:
+            continue
+        candidates = [p.name for p in disk.version_dirs(model_dir) if (p / MANIFEST_NAME).is_file()]
+        default = disk.resolve_default(model_dir, candidates)
+        if default is not None:
+            found[model_dir.name] = model_dir / default
+        else:
+            legacy: dict[str, tuple[Path, tuple]] = {}
+            if ModelRegistry._legacy_version(model_dir, legacy):
+                found[model_dir.name] = next(iter(legacy.values()))[0]
+    return found
+
+
 class ModelRegistry:
     """The process-wide set of loaded models and versions (the only mutable global state the service has)."""
 
