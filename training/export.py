@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from service.inference.versions import sha256_file
+
 log = logging.getLogger(__name__)
 
 VARIANTS = ("float32", "float16", "int8")  # int8 = dynamic-range quantisation (int8 weights, float activations)
@@ -172,8 +174,7 @@ def export(model: keras.Model, directory: Path, *, name: str, version: str, task
         "history": "history.json",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         # Checked by the service before loading, so a truncated or altered file is refused, never served.
-        "files_sha256": {f: hashlib.sha256((directory / f).read_bytes()).hexdigest()
-                         for f in ("model.tflite", "model.keras")},
+        "files_sha256": {f: sha256_file(directory / f) for f in ("model.tflite", "model.keras")},
     }
     # Which images the figures were measured on: versions compare (promotion) only on the same ones.
     manifest["data"] = dict(data, eval_sha256=eval_set_sha256(x_eval, y_eval))

@@ -12,7 +12,6 @@ assignment. A request only does a dictionary lookup and never waits for a load.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -69,14 +68,6 @@ def _version_signature(directory: Path) -> tuple:
     return (st.st_ino, st.st_mtime_ns, tuple(sorted(files)))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_version(directory: Path, num_threads: int = 1) -> Model:
     """Load one version folder, refusing a half-written one: every listed file must exist, and match its
     checksum when the manifest records one (``files_sha256``)."""
@@ -88,7 +79,7 @@ def load_version(directory: Path, num_threads: int = 1) -> Model:
         raise ModelLoadError(f"{directory}: listed file(s) missing: {', '.join(missing)}")
     for name, expected in (manifest.raw.get("files_sha256") or {}).items():
         path = directory / name
-        if path.is_file() and _sha256(path) != expected:
+        if path.is_file() and disk.sha256_file(path) != expected:
             raise ModelLoadError(f"{directory}: {name} does not match its checksum (truncated or modified)")
     if manifest.version != directory.name and disk.is_version_name(directory.name):
         manifest = replace(manifest, version=directory.name)  # the folder name is the version that is served

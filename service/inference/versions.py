@@ -10,6 +10,7 @@ takes the next number. The default marker is replaced the same way (write a temp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -26,6 +27,15 @@ STAGING_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
 STALE_STAGING_SECONDS = 24 * 3600
 POLICIES = ("if_better", "always", "never")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (manifests record one per weights file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def is_version_name(name: str) -> bool:
