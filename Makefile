@@ -67,3 +67,17 @@ bench: $(VENV)/.dev-installed
 .PHONY: chromium
 chromium:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+# Training jobs on Celery workers. The web side sends jobs there when it has the same CLASSIFIER_BROKER_URL:
+#   CLASSIFIER_BROKER_URL=redis://127.0.0.1:6379/0 make serve    and, in another shell or machine,
+#   CLASSIFIER_BROKER_URL=redis://127.0.0.1:6379/0 make worker
+# Workers share CLASSIFIER_STATE_DIR (job records) and CLASSIFIER_MODELS_DIR with the web servers.
+.PHONY: worker redis-server
+CLASSIFIER_BROKER_URL ?= redis://127.0.0.1:6379/0
+CLASSIFIER_TRAIN_CONCURRENCY ?= 1
+worker: $(VENV)/.dev-installed
+	CLASSIFIER_BROKER_URL=$(CLASSIFIER_BROKER_URL) exec $(VENV)/bin/celery -A service.jobs.celery_app worker \
+		--concurrency $(CLASSIFIER_TRAIN_CONCURRENCY) --loglevel INFO
+
+# Redis from Debian (the tests start their own on a free loopback port; `redis-server --port 6379` for make worker).
+redis-server:
+	command -v redis-server >/dev/null || (apt-get update -q && apt-get install -y -q redis-server)

@@ -82,5 +82,13 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
+    """The server stops: local training jobs stop with it and are recorded as interrupted, never left running;
+    the metrics folder this server made goes."""
+    from service.config import Settings
+    from service.jobs import shutdown
+
+    stopped = shutdown(Settings.from_env())
+    if stopped:
+        server.log.info("stopped training jobs %s", ", ".join(stopped))
     if _own_metrics_dir:
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)

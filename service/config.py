@@ -88,6 +88,27 @@ class Settings:
         metadata={"doc": "Folder for Prometheus' multiprocess files; empty: a fresh temporary folder per server.",
                   "env": ("PROMETHEUS_MULTIPROC_DIR",)},
     )
+    reload_seconds: float = field(
+        default=1.0,
+        metadata={"doc": "How often each worker looks for new, changed or removed versions and default changes "
+                         "(seconds; 0 turns it off)."},
+    )
+    keep_versions: int = field(
+        default=5, metadata={"doc": "Versions kept per model after a publish; the oldest non-default go first."}
+    )
+    state_dir: Path = field(
+        default=REPO_ROOT / "var", metadata={"doc": "Folder of the service's own state (the training jobs' SQLite)."}
+    )
+    train_concurrency: int = field(default=1, metadata={"doc": "Training jobs run at once; the others wait queued."})
+    broker_url: str = field(
+        default="",
+        metadata={"doc": "redis://HOST:PORT/DB: run training jobs on Celery workers (make worker) instead of "
+                         "local processes."},
+    )
+    admin_token: str = field(
+        default="",
+        metadata={"doc": "Bearer token for training, cancelling and promoting; empty: only loopback clients may."},
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -119,6 +140,8 @@ def _convert(type_name: object, raw: str) -> object:
         return Path(raw)
     if kind == "int":
         return int(raw)
+    if kind == "float":
+        return float(raw)
     if kind == "bool":
         return _parse_bool(raw)
     if kind.startswith("tuple"):

@@ -73,3 +73,28 @@ class NotADigit(ServiceError):
 class ModelLoadError(ServiceError):
     status = 500
     code = "model_load_error"
+
+
+class Unauthorized(ServiceError):
+    """A privileged action without credentials (answered with ``WWW-Authenticate: Bearer``)."""
+
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="classifier"'}
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(ServiceError):
+    """The request is valid but the resource's state does not allow it now (e.g. cancelling a finished job)."""
+
+    status = 409
+    code = "conflict"
+
+
+class JobNotFound(ServiceError):
+    status = 404
+    code = "job_not_found"

@@ -30,6 +30,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     if registry is None:
         registry = ModelRegistry.from_directory(settings.models_dir, settings.models, settings.inference_threads)
         log.info("models ready=%s loaded=%s in %.2fs", registry.ready, registry.names(), registry.load_seconds)
+        registry.watch(settings.reload_seconds)
+        from service.jobs import startup
+
+        startup(settings)  # jobs a dead process left running become failed; queued ones get a runner
     app.extensions["registry"] = registry
     register_error_handlers(app)
     request_ids.init_app(app)

@@ -37,7 +37,8 @@ def with_change(path: str, value=None, delete: bool = False) -> dict:
 def test_spec_example_is_valid():
     config = validate_config(SPEC_EXAMPLE)
     assert (config.name, config.network, config.epochs, config.batch_size) == ("mnist", "lenet5", 10, 32)
-    assert config.save_weights is True and config.version == "1"
+    assert config.save_weights is True and config.version is None  # publish as the next version
+    assert config.promote == "if_better"
 
 
 @pytest.mark.parametrize("field", ["dataset", "model", "network", "train_args", "train_args.epochs",

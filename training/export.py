@@ -7,9 +7,14 @@ accuracy is within ``TOLERANCE`` points of float32 becomes ``model.tflite``, and
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from service.inference.versions import sha256_file
 from training.calibration import calibration_block, choose_threshold, refused, softmax
 
 log = logging.getLogger(__name__)
@@ -77,8 +83,34 @@ def tflite_bytes(model: keras.Model, variant: str) -> bytes:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    with contextlib.redirect_stdout(sys.stderr):  # Keras prints the SavedModel signature; stdout is for results
+    with captured_output("TFLite conversion"):
         return converter.convert()
+
+
+@contextlib.contextmanager
+def captured_output(what: str) -> Iterator[None]:
+    """Keep the converter's dump out of stdout and stderr (stdout is for results): Keras prints the SavedModel
+    signature through ``sys.stdout``, TensorFlow's C++ logs straight to the file descriptors. Both go to this
+    module's log at DEBUG level instead."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    printed = io.StringIO()
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            text = (printed.getvalue() + sink.read().decode(errors="replace")).strip()
+            if text:
+                log.debug("%s output:\n%s", what, text)
 
 
 def tflite_outputs(model_bytes: bytes, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -103,6 +135,12 @@ def tflite_outputs(model_bytes: bytes, x: np.ndarray, batch_size: int = 256) -> 
 
 def keras_outputs(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
+
+
+def eval_set_sha256(x: np.ndarray, y: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(x).tobytes())
+    digest.update(np.ascontiguousarray(y).astype(np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
@@ -184,7 +222,11 @@ def export(model: keras.Model, directory: Path, *, name: str, version: str, task
         "data": data,
         "history": "history.json",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        # Checked by the service before loading, so a truncated or altered file is refused, never served.
+        "files_sha256": {f: sha256_file(directory / f) for f in ("model.tflite", "model.keras")},
     }
+    # Which images the figures were measured on: versions compare (promotion) only on the same ones.
+    manifest["data"] = dict(data, eval_sha256=eval_set_sha256(x_eval, y_eval))
     if held_out is not None:
         def served_logits(x: np.ndarray) -> np.ndarray:
             return tflite_outputs(converted[served], x)

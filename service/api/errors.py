@@ -43,7 +43,7 @@ def register_error_handlers(app: Flask) -> None:
             log.error("%s %s -> %d %s", request.method, request.path, exc.status, exc.message, exc_info=exc)
         else:
             log.warning("%s %s -> %d %s", request.method, request.path, exc.status, exc.message)
-        return error_response(exc.status, exc.code, exc.message, details=exc.details)
+        return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None), details=exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

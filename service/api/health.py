@@ -19,7 +19,7 @@ def readyz() -> Response:
     reg = registry()
     body = {"status": "ready" if reg.ready else "not ready", "models": reg.names()}
     if reg.errors:
-        body["errors"] = reg.errors
+        body["errors"] = reg.errors  # also failed versions while the others serve (status 200)
     response = jsonify(body)
     response.status_code = 200 if reg.ready else 503
     return response

@@ -40,7 +40,7 @@ def _answer(model: Model, prediction: Prediction, include: frozenset[str] = froz
 @bp.post("/predict")
 @bp.post("/api/v1/predict")
 def predict() -> Response:
-    model = registry().get(request.args.get("model") or settings().default_model)
+    model = registry().get(request.args.get("model") or settings().default_model, request.args.get("version") or None)
     g.model = model
     include = include_options(request.args.get("include")) if request.query_string else frozenset()
     images = request_images(request)
