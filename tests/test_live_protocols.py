@@ -191,7 +191,7 @@ def test_tfserving_predict_b64_photo(server):
 
 def _requests_total(text: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("classifier_http_requests_total") and 'route="/healthz"' in line)
+               if line.startswith("classifier_http_request_duration_seconds_count") and 'route="/healthz"' in line)
 
 
 def test_metrics_count_requests_from_both_workers(server):
@@ -203,7 +203,7 @@ def test_metrics_count_requests_from_both_workers(server):
                                      range(16)))
             assert set(statuses) == {200}
             sent += len(statuses)
-            pids = {re.search(r"_(\d+)\.db$", p.name).group(1) for p in server.metrics_dir.glob("counter_*.db")}
+            pids = {re.search(r"_(\d+)\.db$", p.name).group(1) for p in server.metrics_dir.glob("histogram_*.db")}
             if len(pids) >= 2:
                 break
     assert len(pids) >= 2, f"only worker(s) {pids} answered {sent} requests"
