@@ -57,7 +57,13 @@ container-check:
 
 # Side-by-side benchmark (bench/README.md): installs wrk and the peers' environments once, then about 15 minutes.
 # BENCH_ARGS=--quick gives a smoke run of about 3 minutes.
+# BENCH_ARGS="--baseline REV" also serves the service as of git revision REV, for before/after in one run.
 .PHONY: bench
 bench: $(VENV)/.dev-installed
 	bash bench/setup.sh
 	PYTHON=$(PYTHON) bench/.venvs/harness/bin/python -m bench.run $(BENCH_ARGS)
+
+# The browser the page's tests drive (tests/browser): Debian's chromium, since Playwright may not download one.
+.PHONY: chromium
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)

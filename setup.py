@@ -21,4 +21,4 @@ def data_files(*folders: str) -> list[tuple[str, list[str]]]:
     return sorted(found.items())
 
 
-setup(data_files=data_files("models", "templates"))
+setup(data_files=data_files("models", "templates", "static"))

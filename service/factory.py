@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    app = Flask(__name__, template_folder=str(asset_dir("templates")))
+    app = Flask(__name__, template_folder=str(asset_dir("templates")), static_folder=str(asset_dir("static")))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False
     app.extensions["settings"] = settings

@@ -47,7 +47,7 @@ class Server:
             try:
                 requests.get(self.url + "/healthz", timeout=1)
                 return
-            except (requests.ConnectionError, requests.Timeout):  # a loaded machine may be slow to answer
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine may accept but answer late
                 time.sleep(0.1)
         raise TimeoutError("gunicorn did not start listening")
 

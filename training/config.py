@@ -24,7 +24,8 @@ MODELS: dict[str, tuple[str, str]] = {
 # dataset -> {argument: (type, required)}
 DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
     "MnistDataset": {"image_size": (list, False), "path": (str, False), "tfrecords_dir": (str, False),
-                     "limit": (int, False), "seed": (int, False), "augment": (bool, False)},
+                     "limit": (int, False), "seed": (int, False), "augment": (bool, False),
+                     "synthetic": (dict, False)},
     "ImageFolderDataset": {"path": (str, True), "image_size": (list, True), "validation_split": (NUMBER, False),
                            "seed": (int, False), "limit": (int, False), "channel_gain": (NUMBER, False)},
     "TrainEvalFolderDataset": {"path": (str, True), "image_size": (list, True), "final": (bool, False),

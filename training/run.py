@@ -68,7 +68,8 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
                                        use_ema=config.ema_momentum > 0, ema_momentum=config.ema_momentum or 0.99)
     train_data = data.train_dataset(config.batch_size, config.seed)
     x_eval, y_eval = data.x_eval.astype("float32"), data.y_eval
-    if config.cutmix or config.label_smoothing:
+    has_non_digits = data.y_train is not None and bool((data.y_train < 0).any())
+    if config.cutmix or config.label_smoothing or has_non_digits:
         # Soft labels: one-hot labels and Keras' own cross-entropy with label_smoothing ("accuracy" = argmax match).
         train_data = one_hot_labels(train_data, len(data.labels))
         if config.cutmix:
@@ -129,7 +130,7 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
                       labels=data.labels, input_shape=data.input_shape, input_range=data.input_range,
                       preprocessing=data.preprocessing, x_eval=data.x_eval, y_eval=data.y_eval,
                       eval_name=data.eval_name, metrics=metrics, training=training, data=data.info,
-                      history=history.epochs)
+                      history=history.epochs, held_out=data.held_out)
     result["directory"] = str(directory)
     result["metrics"] = manifest["metrics"]
     return result

@@ -25,3 +25,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (kserve_v2, tfserving):
         app.register_blueprint(module.bp)
     docs.register(app)
+
+    from service.api import page
+
+    app.register_blueprint(page.bp)

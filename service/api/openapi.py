@@ -196,12 +196,15 @@ V2_BODY = {"required": True, "content": {
                                  "(Inference-Header-Content-Length bytes), then the tensors' bytes"}}}
 TFS_BODY = {"required": True, "content": {JSON: {"schema": _ref("TFServingRequest")}}}
 IMAGE_ERRORS = {"400": "malformed request or image", "404": "unknown model", "413": "too large or too many images",
-                "415": "unsupported media type or image format"}
+                "415": "unsupported media type or image format",
+                "422": "not_a_digit: a digit model was sent an image without a handwritten digit"}
+INCLUDE = {"name": "include", "in": "query", "required": False, "schema": {"type": "string", "enum": ["input"]},
+           "description": "input: add the network's input as a PNG data URL (what the model was shown)"}
 PREDICT = _op("Classify one image (raw body or multipart 'image'), or several multipart 'image' parts in order",
               "native", {"description": "one image: a prediction; several: a batch", "content": {JSON: {"schema": {
                   "oneOf": [_ref("Prediction"), _ref("PredictionBatch")]}}}}, IMAGE_ERRORS, IMAGE_BODY)
 PREDICT["parameters"] = [{"name": "model", "in": "query", "required": False, "schema": {"type": "string"},
-                          "description": "model name (default: CLASSIFIER_DEFAULT_MODEL)"}]
+                          "description": "model name (default: CLASSIFIER_DEFAULT_MODEL)"}, INCLUDE]
 V2_INFER_ERRORS = {"400": "malformed request or tensor", "404": "unknown model or version",
                    "413": "batch larger than CLASSIFIER_MAX_BATCH", "415": "unsupported image format"}
 V2_INFER_OK = {"description": "JSON answer, or the binary extension (Inference-Header-Content-Length)",
@@ -254,8 +257,10 @@ def document() -> dict[str, Any]:
             _json({"type": "object", "required": ["classification"], "properties": {
                 "classification": {"type": "string"}, "score": {"type": "number"},
                 "probabilities": _ref("Probabilities"), "model": {"type": "string"},
-                "version": {"type": "string"}}}), {"404": "invalid input (no image, not a JPEG/PNG, wrong extension)",
-                                                   "413": "too large"}, MNIST_BODY)},
+                "version": {"type": "string"}, "input": {"type": "string"}}}),
+            {"400": "unknown include option",
+             "404": "invalid input (no image, not a JPEG/PNG, wrong extension), or code not_a_digit: no handwritten "
+                    "digit in the image", "413": "too large"}, MNIST_BODY)},
         "/predict": {"post": PREDICT},
         "/api/v1/predict": {"post": PREDICT},
         "/api/v1/models": {"get": _op("Every served model", "native", _json({"type": "object", "properties": {
@@ -268,6 +273,8 @@ def document() -> dict[str, Any]:
         "/metrics": {"get": _op("Prometheus metrics (all workers)", "operations", {
             "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}})},
         "/openapi.json": {"get": _op("This document", "operations", _json({"type": "object"}))},
+        "/": {"get": _op("The page for people: draw, upload or photograph an image", "page", TEXT)},
+        "/train": {"get": _op("The training page: models, versions, runs and their curves", "page", TEXT)},
         "/docs/": {"get": _op("Swagger UI for this document (served from the package, no CDN)", "operations", TEXT)},
         "/docs/{path}": {"get": _op("Swagger UI's static files", "operations", {
             "description": "a file", "content": {"*/*": {"schema": IMAGE_BYTES}}}, {"404": "no such file"},
@@ -284,6 +291,7 @@ def document() -> dict[str, Any]:
         **_v2_model_paths(),
         **_tfs_paths(),
     }
+    paths["/mnist/classify"]["post"]["parameters"] = [INCLUDE]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -292,7 +300,8 @@ def document() -> dict[str, Any]:
             "description": "Digits, flowers and mugs over three protocols: the native routes, KServe v2 / Open "
                            "Inference Protocol and TensorFlow Serving REST. Every response carries X-Request-ID.",
         },
-        "tags": [{"name": "native"}, {"name": "kserve-v2"}, {"name": "tfserving"}, {"name": "operations"}],
+        "tags": [{"name": "native"}, {"name": "kserve-v2"}, {"name": "tfserving"}, {"name": "operations"},
+                 {"name": "page"}],
         "paths": paths,
         "components": {"schemas": SCHEMAS},
     }

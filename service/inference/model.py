@@ -11,6 +11,7 @@ import numpy as np
 
 from service.errors import BadRequest, ModelLoadError
 from service.inference.batching import MicroBatcher
+from service.inference.gate import DigitGate
 from service.inference.manifest import Manifest
 from service.inference.runtimes import FORMATS, Runtime
 from service.preprocessing import decode_image, to_mnist, to_rgb_input
@@ -30,9 +31,16 @@ class Prediction:
     label: str
     probability: float
     probabilities: np.ndarray  # float32 (classes,), sums to 1
+    # False when a digit model's gate decided the image shows no handwritten digit (the label is then only the
+    # network's best guess, and the API answers "not a digit").
+    recognised: bool = True
+    # The network's input for this answer (what the model was shown), when it came from an image.
+    input: np.ndarray | None = None
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    if temperature != 1.0:
+        logits = logits / temperature
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
@@ -48,6 +56,7 @@ class Model:
         # Photo networks take milliseconds per image, so a worker's concurrent requests share one runtime call;
         # digits (~0.1 ms) gain nothing from it (measured: bench/batching_ab.py).
         self._batcher = MicroBatcher(self.predict) if manifest.preprocessing == "rgb" else None
+        self.gate = DigitGate.from_manifest(manifest.raw)
 
     @classmethod
     def load(cls, manifest: Manifest, num_threads: int = 1) -> Model:
@@ -95,12 +104,17 @@ class Model:
         return self.preprocess(self.decode(data, max_pixels))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """(N, *input_shape) float32 -> (N, classes) probabilities."""
+        """(N, *input_shape) float32 -> (N, classes) calibrated probabilities."""
         start = time.perf_counter()
         outputs = self.runtime.predict(batch)
         for observer in INFERENCE_OBSERVERS:
             observer(self, len(batch), time.perf_counter() - start)
-        return softmax(outputs) if self.manifest.output == "logits" else outputs
+        temperature = self.manifest.temperature
+        if self.manifest.output == "logits":
+            return softmax(outputs, temperature)
+        if temperature == 1.0:
+            return outputs
+        return softmax(np.log(np.maximum(outputs, 1e-12)), temperature)
 
     def check_tensor(self, array: np.ndarray) -> np.ndarray:
         """A client's preprocessed batch -> float32 (N, *input_shape); BadRequest that says what was expected.
@@ -122,20 +136,22 @@ class Model:
             raise BadRequest("the tensor holds NaN or infinite values")
         return batch
 
-    def to_prediction(self, probabilities: np.ndarray) -> Prediction:
+    def to_prediction(self, probabilities: np.ndarray, x: np.ndarray | None = None) -> Prediction:
+        """The answer for one input; ``x`` (its network input) lets a digit model's gate look at the figure."""
         index = int(np.argmax(probabilities))
-        return Prediction(index, self.labels[index], float(probabilities[index]), probabilities)
+        recognised = self.gate is None or x is None or self.gate.accepts(x, probabilities)
+        return Prediction(index, self.labels[index], float(probabilities[index]), probabilities, recognised, x)
 
     def classify(self, inputs: list[np.ndarray]) -> list[Prediction]:
         """Preprocessed inputs -> one prediction each, in one runtime call."""
         if not inputs:
             return []
         probabilities = self.predict(np.stack(inputs))
-        return [self.to_prediction(p) for p in probabilities]
+        return [self.to_prediction(p, x) for p, x in zip(probabilities, inputs, strict=True)]
 
     def classify_bytes(self, data: bytes, max_pixels: int) -> Prediction:
         """One request's image: decoded and preprocessed here, classified with concurrent requests if batching."""
         x = self.prepare(data, max_pixels)
         if self._batcher is None:
             return self.classify([x])[0]
-        return self.to_prediction(self._batcher(x))
+        return self.to_prediction(self._batcher(x), x)
