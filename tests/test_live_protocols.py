@@ -128,6 +128,12 @@ def test_triton_error_is_an_exception_with_the_message(triton):
 # --- kserve's InferenceRESTClient ---------------------------------------------------------------------------------
 
 
+def run_async(coroutine):
+    """asyncio.run in a fresh thread: another test's library (Playwright's sync API) may own this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=120)
+
+
 def _kserve(protocol: str):
     from kserve import InferenceRESTClient, RESTConfig
 
@@ -153,7 +159,7 @@ def test_kserve_v2_client(server, mnist_tensor):
         finally:
             await client.close()
 
-    live, ready, model_ready, json_answer, binary_answer = asyncio.run(run())
+    live, ready, model_ready, json_answer, binary_answer = run_async(run())
     assert live and ready and model_ready
     for answer in (json_answer, binary_answer):
         probabilities = answer.outputs[0].as_numpy()
@@ -170,7 +176,7 @@ def test_kserve_v1_client(server, mnist_tensor):
         finally:
             await client.close()
 
-    ready, answer = asyncio.run(run())
+    ready, answer = run_async(run())
     assert ready is True
     assert answer["predictions"][0]["classes"] == 7
 
