@@ -56,6 +56,11 @@ def on_starting(server):
         return
     start = time.perf_counter()
     import service.api  # noqa: F401  (Flask and the blueprints' imports)
+    import service.api.docs  # noqa: F401  (Swagger UI's blueprint)
+    import service.api.kserve_v2  # noqa: F401
+    import service.api.metrics  # noqa: F401  (prometheus_client, after PROMETHEUS_MULTIPROC_DIR is set above)
+    import service.api.tfserving  # noqa: F401
+    import service.factory  # noqa: F401
     import service.inference  # noqa: F401  (NumPy, OpenCV through preprocessing)
 
     try:

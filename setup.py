@@ -1,4 +1,4 @@
-"""Installs the bundled models and the page templates as data files (``share/image-classification-service/``).
+"""Installs the bundled models, the templates and the page's static files as data files (``share/image-classification-service/``).
 
 They live at the top of the repository (training writes there), not inside the package, so ``pyproject.toml`` cannot
 list them as package data; ``service.config.asset_dir`` finds this copy when the code does not run from a checkout.

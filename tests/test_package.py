@@ -92,3 +92,20 @@ def test_pip_install_gives_a_working_classify_from_any_folder(tmp_path):
     )
     assert modules.stdout.strip() == "True"
     assert not Path(elsewhere / "models").exists()
+    serving = subprocess.run(
+        [str(python), "-c", SERVE_CHECK, str(photo)], capture_output=True, text=True, cwd=elsewhere, timeout=300,
+        env={"PATH": os.environ["PATH"], "CLASSIFIER_LOG_LEVEL": "WARNING"},
+    )
+    assert serving.returncode == 0, serving.stderr[-3000:]
+    assert serving.stdout.split() == ["200", "200", "200", answer["class"]]
+
+
+# The installed app serves its page (static files), Swagger UI and a prediction with the installed models.
+SERVE_CHECK = """
+import sys
+from service import create_app
+client = create_app().test_client()
+data = open(sys.argv[1], "rb").read()
+print(client.get("/").status_code, client.get("/docs/").status_code, client.get("/openapi.json").status_code,
+      client.post("/predict?model=mnist", data=data, content_type="image/png").get_json()["label"])
+"""

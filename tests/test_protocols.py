@@ -244,7 +244,7 @@ def test_request_id_is_on_the_log_lines_of_its_request_in_json(client):
 def test_metrics_count_requests_by_route_model_and_status(client, digit_png):
     client.post("/predict", data=digit_png, content_type="image/png")
     text = client.get("/metrics").get_data(as_text=True)
-    assert any(line.startswith("classifier_http_requests_total") and 'route="/predict"' in line
+    assert any(line.startswith("classifier_http_request_duration_seconds_count") and 'route="/predict"' in line
                and 'model="mnist"' in line and 'status="200"' in line for line in text.splitlines())
     assert "classifier_inference_batch_size_bucket" in text
     assert 'classifier_model_version_state{model="mnist",state="AVAILABLE",version="1"} 1.0' in text

@@ -23,7 +23,7 @@ import numpy as np
 from flask import Blueprint, Response, g, jsonify, request
 
 from service.api import registry
-from service.api.batches import classify_images, classify_tensor
+from service.api.batches import check_batch_size, classify_images, classify_tensor
 from service.api.model_versions import model_version, served_versions
 from service.config import DIST_NAME
 from service.errors import BadRequest
@@ -156,6 +156,7 @@ def _run(model: Model, tensor: dict[str, Any], binary: bytes) -> list[Prediction
     raw = _binary_part(tensor, binary)
     count = math.prod(shape)
     if datatype == "BYTES":
+        check_batch_size(count)  # before splitting the body into that many images
         images = _bytes_elements(raw) if raw is not None else _json_bytes_elements(tensor.get("data"))
         if len(images) != count:
             raise BadRequest(f"the BYTES input holds {len(images)} elements but its shape {shape} says {count}")

@@ -5,8 +5,8 @@ The id is echoed in the response and, through ``service.logs.request_id``, print
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from flask import Flask, Response, g, request
 
@@ -18,7 +18,7 @@ _ACCEPTED = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 def _before() -> None:
     incoming = request.headers.get(HEADER)
-    rid = incoming if incoming and _ACCEPTED.fullmatch(incoming) else uuid.uuid4().hex
+    rid = incoming if incoming and _ACCEPTED.fullmatch(incoming) else os.urandom(16).hex()
     g.request_id = rid
     request_id.set(rid)
 
