@@ -12,7 +12,7 @@ import pytest
 from service import create_app
 from service.cli import format_line
 from service.inference import Manifest, Model, ModelRegistry
-from service.inference.gate import DigitGate
+from service.inference.gate import DigitGate, energy_score
 from service.inference.model import softmax
 from tests.conftest import encode
 
@@ -29,15 +29,15 @@ class LogitRuntime:
         return np.tile(self.logits, (batch.shape[0], 1))
 
 
-def gated_mnist(tmp_path: Path, logits: list[float], threshold: float = 0.6, temperature: float = 1.0) -> Model:
+def gated_mnist(tmp_path: Path, logits: list[float], threshold: float = 5.0, temperature: float = 1.0) -> Model:
     raw = {"name": "mnist", "version": "2", "labels": DIGITS, "input": {"shape": [28, 28, 1]},
            "preprocessing": {"kind": "mnist"}, "output": "logits", "files": {},
            "calibration": {"temperature": temperature}, "ood": {"threshold": threshold}}
     return Model(Manifest.from_dict(raw, tmp_path), LogitRuntime(logits), "fake")
 
 
-SURE_SEVEN = [0.0] * 7 + [9.0] + [0.0] * 2
-UNSURE = [1.0, 0.8, 0.9, 1.1, 0.7, 1.0, 0.9, 1.2, 0.8, 1.0]
+SURE_SEVEN = [0.0] * 7 + [9.0] + [0.0] * 2  # energy score about 9.0: above the threshold of 5
+UNSURE = [1.0, 0.8, 0.9, 1.1, 0.7, 1.0, 0.9, 1.2, 0.8, 1.0]  # about 3.2: no digit stands out
 
 
 def client_for(tmp_path: Path, model: Model, settings):
@@ -109,3 +109,9 @@ def test_cli_line_keeps_one_key_and_says_not_a_digit():
     assert list(line) == ["dog.jpg"]
     assert line["dog.jpg"]["class"] == "not_a_digit"
     assert set(line["dog.jpg"]) == {"score", "class"}
+
+
+def test_energy_score_is_the_log_sum_exp_of_the_logits():
+    logits = np.array([[0.0, 0.0], [10.0, -10.0], [1000.0, 1000.0]])
+    np.testing.assert_allclose(energy_score(logits), [np.log(2), 10.0, 1000.0 + np.log(2)], rtol=1e-6)
+    assert energy_score(np.asarray(SURE_SEVEN)) > 5.0 > energy_score(np.asarray(UNSURE))

@@ -105,10 +105,18 @@ class Model:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, *input_shape) float32 -> (N, classes) calibrated probabilities."""
+        return self.calibrated(self.outputs(batch))
+
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
+        """(N, *input_shape) float32 -> (N, classes) raw network outputs (logits or probabilities)."""
         start = time.perf_counter()
         outputs = self.runtime.predict(batch)
         for observer in INFERENCE_OBSERVERS:
             observer(self, len(batch), time.perf_counter() - start)
+        return outputs
+
+    def calibrated(self, outputs: np.ndarray) -> np.ndarray:
+        """Raw outputs -> probabilities, divided by the manifest's calibration temperature."""
         temperature = self.manifest.temperature
         if self.manifest.output == "logits":
             return softmax(outputs, temperature)
@@ -136,18 +144,20 @@ class Model:
             raise BadRequest("the tensor holds NaN or infinite values")
         return batch
 
-    def to_prediction(self, probabilities: np.ndarray, x: np.ndarray | None = None) -> Prediction:
-        """The answer for one input; ``x`` (its network input) lets a digit model's gate look at the figure."""
+    def to_prediction(self, probabilities: np.ndarray, x: np.ndarray | None = None,
+                      outputs: np.ndarray | None = None) -> Prediction:
+        """The answer for one input; its network input ``x`` and raw ``outputs`` let a digit model's gate decide."""
         index = int(np.argmax(probabilities))
-        recognised = self.gate is None or x is None or self.gate.accepts(x, probabilities)
+        recognised = self.gate is None or x is None or outputs is None or self.gate.accepts(x, outputs)
         return Prediction(index, self.labels[index], float(probabilities[index]), probabilities, recognised, x)
 
     def classify(self, inputs: list[np.ndarray]) -> list[Prediction]:
         """Preprocessed inputs -> one prediction each, in one runtime call."""
         if not inputs:
             return []
-        probabilities = self.predict(np.stack(inputs))
-        return [self.to_prediction(p, x) for p, x in zip(probabilities, inputs, strict=True)]
+        outputs = self.outputs(np.stack(inputs))
+        probabilities = self.calibrated(outputs)
+        return [self.to_prediction(p, x, o) for p, x, o in zip(probabilities, inputs, outputs, strict=True)]
 
     def classify_bytes(self, data: bytes, max_pixels: int) -> Prediction:
         """One request's image: decoded and preprocessed here, classified with concurrent requests if batching."""
