@@ -12,7 +12,7 @@ import time
 wsgi_app = "app:app"
 bind = [f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"]
 workers = int(os.environ.get("CLASSIFIER_WORKERS", os.environ.get("WEB_CONCURRENCY", "2")))
-worker_class = os.environ.get("CLASSIFIER_WORKER_CLASS", "gthread")
+worker_class = os.environ.get("CLASSIFIER_WORKER_CLASS", "service.http_worker.BufferingThreadWorker")
 threads = int(os.environ.get("CLASSIFIER_THREADS", "4"))
 keepalive = 5
 timeout = 60
@@ -22,6 +22,10 @@ graceful_timeout = 20
 accesslog = None if os.environ.get("CLASSIFIER_ACCESS_LOG", "1").lower() in ("0", "false", "no", "off") else "-"
 errorlog = "-"
 loglevel = os.environ.get("CLASSIFIER_LOG_LEVEL", "info").lower()
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so two instances of a user
+# share it and stopping one deletes the other's. Off unless CLASSIFIER_CONTROL_SOCKET names a path for this one.
+control_socket = os.environ.get("CLASSIFIER_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 
 
 def on_starting(server):

@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     """
     from service.api import register_blueprints
     from service.api.errors import register_error_handlers
+    from service.api.limits import register_request_limits
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
@@ -42,5 +43,6 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         log.info("models ready=%s loaded=%s in %.2fs", registry.ready, registry.names(), registry.load_seconds)
     app.extensions["registry"] = registry
     register_error_handlers(app)
+    register_request_limits(app, settings.request_timeout)
     register_blueprints(app)
     return app

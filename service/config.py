@@ -46,6 +46,23 @@ class Settings:
     )
     inference_threads: int = field(default=1, metadata={"doc": "LiteRT threads per model per worker."})
     log_level: str = field(default="INFO", metadata={"doc": "Python logging level name."})
+    max_decoded_bytes: int = field(
+        default=48 * 1024 * 1024,
+        metadata={"doc": "Largest decoded image in bytes (width x height x channels x bytes per sample), from the header."},
+    )
+    request_timeout: float = field(
+        default=10.0, metadata={"doc": "Seconds a request may take from its arrival (queueing included); then 503."}
+    )
+    header_timeout: float = field(
+        default=10.0, metadata={"doc": "Seconds a client has to send the request line and headers; then 408."}
+    )
+    body_timeout: float = field(
+        default=60.0, metadata={"doc": "Seconds a client has to send the request body after its headers; then 408."}
+    )
+    worker_buffer_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata={"doc": "Request bytes one worker buffers for clients still sending; beyond, new uploads get 503."},
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -76,6 +93,8 @@ def _convert(type_name: object, raw: str) -> object:
         return Path(raw)
     if kind == "int":
         return int(raw)
+    if kind == "float":
+        return float(raw)
     if kind == "bool":
         return _parse_bool(raw)
     if kind.startswith("tuple"):

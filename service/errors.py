@@ -60,3 +60,10 @@ class InvalidConfig(ServiceError):
 class ModelLoadError(ServiceError):
     status = 500
     code = "model_load_error"
+
+
+class RequestTimeout(ServiceError):
+    """The per-request time limit ran out (typically while waiting for a free thread): retry later."""
+
+    status = 503
+    code = "request_timeout"

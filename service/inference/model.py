@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service import deadline
 from service.errors import ModelLoadError
 from service.inference.batching import MicroBatcher
 from service.inference.manifest import Manifest
@@ -105,7 +106,9 @@ class Model:
 
     def classify_bytes(self, data: bytes, max_pixels: int) -> Prediction:
         """One request's image: decoded and preprocessed here, classified with concurrent requests if batching."""
+        deadline.check("decoding the image")
         x = self.prepare(data, max_pixels)
+        deadline.check("running the model")
         if self._batcher is None:
             return self.classify([x])[0]
         return self.to_prediction(self._batcher(x))
