@@ -47,7 +47,7 @@ class Settings:
     inference_threads: int = field(default=1, metadata={"doc": "LiteRT threads per model per worker."})
     log_level: str = field(default="INFO", metadata={"doc": "Python logging level name."})
     max_decoded_bytes: int = field(
-        default=48 * 1024 * 1024,
+        default=24 * 1024 * 1024,
         metadata={"doc": "Largest decoded image in bytes (width x height x channels x bytes per sample), from the header."},
     )
     request_timeout: float = field(

@@ -21,7 +21,7 @@ def classify() -> Response:
     model = registry().get(MODEL)
     try:
         data = multipart_image(request, check_extension=True)
-        prediction = model.classify_bytes(data, settings().max_pixels)
+        prediction = model.classify_bytes(data, settings().max_pixels, settings().max_decoded_bytes)
     except (BadRequest, UnsupportedMediaType) as exc:
         raise ServiceError(exc.message, status=404, code=exc.code) from exc
     return jsonify(

@@ -15,7 +15,8 @@ bp = Blueprint("predict", __name__)
 @bp.post("/api/v1/predict")
 def predict() -> Response:
     model = registry().get(request.args.get("model") or settings().default_model)
-    prediction = model.classify_bytes(request_image(request), settings().max_pixels)
+    prediction = model.classify_bytes(request_image(request), settings().max_pixels,
+                                       settings().max_decoded_bytes)
     return jsonify(
         prediction=label_value(prediction.label),
         probability=round(prediction.probability, 6),
