@@ -213,7 +213,10 @@ class BufferingThreadWorker(ThreadWorker):
         except OSError:
             data = b""
         if not data:
-            self._drop(conn)
+            if pending.buf:  # the client stopped sending (half-closed) before its request was complete
+                self._refuse(conn, 400, "the connection ended before the request was complete")
+            else:
+                self._drop(conn)
             return True
         pending.buf += data
         self.buffered += len(data)

@@ -59,13 +59,19 @@ class Gunicorn:
 
 
 def raw_request(port: int, data: bytes, timeout: float = 10) -> bytes:
-    """Send bytes as they are, half-close, and read the whole answer."""
+    """Send bytes as they are, half-close, and read the whole answer (what arrived before a reset)."""
+    chunks = []
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered before reading everything (e.g. 413): read that answer
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
     return b"".join(chunks)
 
 
