@@ -98,16 +98,26 @@ def read_header(data: bytes, fmt: ImageFormat | None = None) -> ImageHeader:
 
 
 def _png_has_transparency_chunk(data: bytes) -> bool:
-    """A tRNS chunk (before the image data) makes a gray, RGB or palette PNG transparent."""
-    pos = 8
-    while pos + 8 <= len(data):
+    """Walk the chunk list: True if a tRNS chunk makes a gray, RGB or palette PNG transparent.
+
+    Every chunk's declared length must fit in the file: OpenCV's PNG reader allocates what a chunk claims, so a
+    64 x 64 PNG whose IDAT length was corrupted to 4 GB made a worker allocate gigabytes and spend 20 s (found
+    by fuzzing).
+    """
+    pos, end, transparent = 8, len(data), False
+    while pos + 8 <= end:
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if pos + 12 + length > end:
+            raise InvalidImage(
+                f"the PNG file is truncated or corrupt (its {kind.decode('latin-1')!r} chunk claims {length:,} bytes "
+                f"where {max(end - pos - 12, 0):,} remain)"
+            )
         if kind == b"tRNS":
-            return True
-        if kind in (b"IDAT", b"IEND"):
-            return False
+            transparent = True
+        if kind == b"IEND":
+            break
         pos += 12 + length
-    return False
+    return transparent
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
