@@ -92,7 +92,7 @@ def read_header(data: bytes, fmt: ImageFormat | None = None) -> ImageHeader:
         raise InvalidImage(f"the PNG header is corrupt (colour type {colour_type}, bit depth {bits})")
     channels = _PNG_CHANNELS[colour_type]
     alpha = colour_type in (4, 6)
-    if not alpha and _png_has_transparency_chunk(data):
+    if _png_has_transparency_chunk(data) and not alpha:  # walks (and checks) every chunk, whatever the colour type
         alpha, channels = True, channels + 1
     return ImageHeader(fmt, width, height, channels, 8 if colour_type == 3 else bits, alpha)
 
