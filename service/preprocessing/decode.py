@@ -114,7 +114,7 @@ def _png_has_transparency_chunk(data: bytes) -> bool:
             )
         if kind == b"tRNS":
             transparent = True
-        if kind == b"IEND":
+        if kind == b"IEND" and length == 0:  # a malformed IEND does not stop OpenCV's reader: nor this walk
             break
         pos += 12 + length
     return transparent
