@@ -150,9 +150,9 @@ def test_slow_header_connection_is_closed_with_408(tmp_path):
 
 
 def test_request_waiting_too_long_for_a_thread_gets_503(tmp_path, digit_png):
-    """One thread, a model that takes 1 s, a 0.5 s limit: requests queued behind the first are refused with 503."""
+    """One thread, a model that takes 3 s, a 1.5 s limit: requests queued behind the first are refused with 503."""
     srv = Gunicorn(tmp_path / "server.log", app="tests.apps:slow_app()", CLASSIFIER_THREADS="1",
-                   CLASSIFIER_TEST_MODEL_SECONDS="1", CLASSIFIER_REQUEST_TIMEOUT="0.5")
+                   CLASSIFIER_TEST_MODEL_SECONDS="3", CLASSIFIER_REQUEST_TIMEOUT="1.5")
     try:
         srv.wait_ready()
         from concurrent.futures import ThreadPoolExecutor
@@ -166,7 +166,7 @@ def test_request_waiting_too_long_for_a_thread_gets_503(tmp_path, digit_png):
         statuses = sorted(a.status_code for a in answers)
         assert 200 in statuses and 503 in statuses, statuses
         refused = next(a for a in answers if a.status_code == 503).json()
-        assert refused["code"] == "request_timeout" and "limit of 0.5 s" in refused["error"]
+        assert refused["code"] == "request_timeout" and "limit of 1.5 s" in refused["error"]
         assert requests.get(srv.url + "/healthz", timeout=5).status_code == 200
     finally:
         srv.stop()

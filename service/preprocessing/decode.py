@@ -165,14 +165,15 @@ def decode_image(
     ``max_decoded_bytes`` (default ``DEFAULT_MAX_DECODED_BYTES``): the most the decoder may allocate for the
     pixels at the scale it decodes; a larger image answers 413 before any pixel is decoded.
     """
-    header = read_header(data)
-    width, height = header.width, header.height
+    fmt = sniff_format(data)
+    width, height = image_size(data, fmt)
     if width <= 0 or height <= 0:
         raise InvalidImage(f"the image header gives an empty size ({width}x{height})")
     if width * height > max_pixels:
         raise PayloadTooLarge(
             f"the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels"
         )
+    header = read_header(data, fmt)
     if header.format is ImageFormat.JPEG:
         factor, flag = _jpeg_flag(width, height, grayscale, min_side)
         samples, sample_bytes = (1 if grayscale else 3), 1
