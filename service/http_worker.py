@@ -316,6 +316,11 @@ class BufferingThreadWorker(ThreadWorker):
 
     def finish_request(self, conn: TConn, fs) -> None:
         conn.buffered = None
+        unreader = getattr(conn.parser, "unreader", None)
+        if isinstance(unreader, _PrefixedUnreader) and unreader.prefix:
+            # A pipelined next request arrived with this one: where gthread looks for read-ahead bytes.
+            unreader.unread(bytes(unreader.prefix))
+            unreader.prefix = memoryview(b"")
         super().finish_request(conn, fs)
 
     def run(self) -> None:

@@ -135,6 +135,19 @@ def test_slow_clients_do_not_stall_normal_requests(server, digit_png):
     assert report["normal_requests"] > 0 and report["answered_200"] == report["normal_requests"]
 
 
+def test_pipelined_requests_are_all_answered(server):
+    """Two requests in one packet: the buffered second one is served too, not left waiting for the socket."""
+    body = b"\0" * 20_000  # longer than gunicorn's first read, so the second request stays in the worker's buffer
+    first = b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: image/png\r\nContent-Length: 20000\r\n\r\n" + body
+    second = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(first + second)
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    assert raw.startswith(b"HTTP/1.1 415") and raw.count(b"HTTP/1.1 200") == 1
+
+
 def test_slow_header_connection_is_closed_with_408(tmp_path):
     srv = Gunicorn(tmp_path / "server.log", CLASSIFIER_MODELS_DIR=str(MODELS_DIR), CLASSIFIER_MODELS="mnist",
                    CLASSIFIER_HEADER_TIMEOUT="1")
