@@ -29,6 +29,7 @@ RUN python -m venv "$VIRTUAL_ENV" \
 
 COPY app.py gunicorn.conf.py pyproject.toml ./
 COPY templates/ templates/
+COPY static/ static/
 COPY models/ models/
 COPY service/ service/
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint

@@ -57,7 +57,27 @@ container-check:
 
 # Side-by-side benchmark (bench/README.md): installs wrk and the peers' environments once, then about 15 minutes.
 # BENCH_ARGS=--quick gives a smoke run of about 3 minutes.
+# BENCH_ARGS="--baseline REV" also serves the service as of git revision REV, for before/after in one run.
 .PHONY: bench
 bench: $(VENV)/.dev-installed
 	bash bench/setup.sh
 	PYTHON=$(PYTHON) bench/.venvs/harness/bin/python -m bench.run $(BENCH_ARGS)
+
+# The browser the page's tests drive (tests/browser): Debian's chromium, since Playwright may not download one.
+.PHONY: chromium
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+# Training jobs on Celery workers. The web side sends jobs there when it has the same CLASSIFIER_BROKER_URL:
+#   CLASSIFIER_BROKER_URL=redis://127.0.0.1:6379/0 make serve    and, in another shell or machine,
+#   CLASSIFIER_BROKER_URL=redis://127.0.0.1:6379/0 make worker
+# Workers share CLASSIFIER_STATE_DIR (job records) and CLASSIFIER_MODELS_DIR with the web servers.
+.PHONY: worker redis-server
+CLASSIFIER_BROKER_URL ?= redis://127.0.0.1:6379/0
+CLASSIFIER_TRAIN_CONCURRENCY ?= 1
+worker: $(VENV)/.dev-installed
+	CLASSIFIER_BROKER_URL=$(CLASSIFIER_BROKER_URL) exec $(VENV)/bin/celery -A service.jobs.celery_app worker \
+		--concurrency $(CLASSIFIER_TRAIN_CONCURRENCY) --loglevel INFO
+
+# Redis from Debian (the tests start their own on a free loopback port; `redis-server --port 6379` for make worker).
+redis-server:
+	command -v redis-server >/dev/null || (apt-get update -q && apt-get install -y -q redis-server)

@@ -62,20 +62,26 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(Settings.from_env(models_dir=args.models_dir, models=("mnist", "flowers")))
     payloads = write_payloads(Path(__file__).resolve().parent / ".work" / "payloads")
     digit, flower = payloads["digit"].read_bytes(), payloads["flower"].read_bytes()
+    photo = payloads["digit-photo"].read_bytes()
     mp_headers, mp_body = multipart(digit, "digit.png", "image/png")
+    photo_headers, photo_body = multipart(photo, "digit-photo.jpg", "image/jpeg")
     cases = [
         ("floor /mnist/classify", floor, "/mnist/classify", mp_headers, mp_body, args.n),
         ("service /mnist/classify", app, "/mnist/classify", mp_headers, mp_body, args.n),
         ("service /predict?model=flowers", app, "/predict?model=flowers", {"Content-Type": "image/jpeg"}, flower,
          max(20, args.n // 10)),
+        ("service /mnist/classify, digit photo", app, "/mnist/classify", photo_headers, photo_body,
+         max(20, args.n // 50)),
     ]
     for label, target, path, headers, body, n in cases:
         print(f"{label}: {cpu_us_per_call(wsgi_call(target, path, headers, body), n):,.0f} us CPU per request")
     registry = app.extensions["registry"]
-    for name, data, n in (("mnist", digit, args.n), ("flowers", flower, max(20, args.n // 10))):
+    for label, name, data, n in (("mnist", "mnist", digit, args.n),
+                                 ("flowers", "flowers", flower, max(20, args.n // 10)),
+                                 ("mnist, digit photo,", "mnist", photo, max(20, args.n // 50))):
         model = registry.get(name)
         work = cpu_us_per_call(lambda m=model, d=data: m.classify_bytes(d, 40_000_000), n)
-        print(f"{name} work alone (decode + preprocess + LiteRT, Model.classify_bytes): {work:,.0f} us CPU")
+        print(f"{label} work alone (decode + preprocess + LiteRT, Model.classify_bytes): {work:,.0f} us CPU")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Every server gets the same image bytes in its own protocol and answers the class and its probability:
 this service (its real HTTP contract), the Flask floor and the naive Flask + Keras design (same paths),
 PyTriton and MLServer (KServe v2: binary tensor extension / JSON base64), BentoML (multipart upload).
+A baseline is this service started from another git revision's checkout (``--baseline REV``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -22,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from bench.load import Request
 from bench.payloads import multipart
 
@@ -32,8 +32,17 @@ VENVS = REPO / "bench" / ".venvs"
 MAIN_PY = REPO / ".venv" / "bin" / "python"
 PEERS = ("pytriton", "bentoml", "mlserver")
 REFERENCES = ("floor", "naive")
+# Workload -> the model it exercises; a digit photo goes through the same mnist model as the small digit PNG.
+WORKLOADS = {"digit": "mnist", "flower": "flowers", "digit-photo": "mnist"}
+FILENAMES = {"digit": ("digit.png", "image/png"), "flower": ("flower.jpg", "image/jpeg"),
+             "digit-photo": ("digit-photo.jpg", "image/jpeg")}
 
 Answer = Callable[[str, bytes], tuple[str, float]]
+
+
+def slug(name: str) -> str:
+    """A server name as a file name (``service@origin/main`` -> ``service@origin_main``)."""
+    return re.sub(r"[^\w.@+-]", "_", name)
 
 
 def free_port() -> int:
@@ -91,6 +100,7 @@ class ServerSpec:
     setup: Callable[[], None] | None = None
     start_timeout: float = 180.0
     port: int = 0
+    cwd: Path = REPO  # a baseline runs from its own checkout
 
 
 @dataclass
@@ -138,6 +148,8 @@ class Running:
 
     def memory(self) -> list[dict]:
         """RSS of every process in the server's tree, in MB (name, pid, rss_mb)."""
+        import psutil  # in the harness's environment; the project's .venv (which imports this for tests) lacks it
+
         try:
             root = psutil.Process(self.process.pid)
             procs = [root, *root.children(recursive=True)]
@@ -154,6 +166,8 @@ class Running:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds used so far by the server's whole process tree (children included)."""
+        import psutil
+
         try:
             root = psutil.Process(self.process.pid)
             procs = [root, *root.children(recursive=True)]
@@ -177,7 +191,8 @@ class Running:
         if self.spec.setup:
             self.spec.setup()
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.spec.command, cwd=REPO, env=dict(os.environ, **self.spec.env),
+            self.process = subprocess.Popen(self.spec.command, cwd=self.spec.cwd,
+                                            env=dict(os.environ, **self.spec.env),
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_ready()
 
@@ -198,10 +213,10 @@ def start(spec: ServerSpec, logs: Path) -> Running:
     if spec.setup:
         spec.setup()
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{spec.name}.log"
+    log = logs / f"{slug(spec.name)}.log"
     env = dict(os.environ, **spec.env)
     with log.open("ab") as out:
-        process = subprocess.Popen(spec.command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(spec.command, cwd=spec.cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     running = Running(spec, spec.port, process, log)
     try:
@@ -213,12 +228,17 @@ def start(spec: ServerSpec, logs: Path) -> Running:
 
 
 def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: list[str],
-                variants: dict[str, dict[str, str]]) -> list[ServerSpec]:
-    """ServerSpecs for ``names`` (plus service variants), each with the free port it will listen on."""
-    digit, flower = payloads["digit"].read_bytes(), payloads["flower"].read_bytes()
-    mp_headers, mp_body = multipart(digit, "digit.png", "image/png")
-    flask_requests = {"digit": Request("/mnist/classify", mp_headers, mp_body),
-                      "flower": Request("/predict?model=flowers", {"Content-Type": "image/jpeg"}, flower)}
+                variants: dict[str, dict[str, str]], baselines: dict[str, Path] | None = None) -> list[ServerSpec]:
+    """ServerSpecs for ``names`` (plus service variants and baselines: server name -> checkout), each with the free
+    port it will listen on. Each server gets one request per workload in ``payloads``."""
+    data = {w: path.read_bytes() for w, path in payloads.items()}
+
+    def flask_request(workload: str) -> Request:
+        if WORKLOADS[workload] == "mnist":
+            return Request("/mnist/classify", *multipart(data[workload], *FILENAMES[workload]))
+        return Request(f"/predict?model={WORKLOADS[workload]}", {"Content-Type": "image/jpeg"}, data[workload])
+
+    flask_requests = {w: flask_request(w) for w in data}
     pythonpath = {"PYTHONPATH": str(REPO), "BENCH_MODELS_DIR": str(models_dir)}
     gunicorn = str(REPO / ".venv" / "bin" / "gunicorn")
     gunicorn_conf = ["--config", "gunicorn.conf.py", "--no-control-socket"]
@@ -229,12 +249,14 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
         ports[name] = free_port()
         return ports[name]
 
-    def service(name: str, extra_env: dict[str, str], describe: str) -> ServerSpec:
+    def service(name: str, extra_env: dict[str, str], describe: str, cwd: Path = REPO) -> ServerSpec:
         p = port_for(name)
         env = {"HOST": "127.0.0.1", "PORT": str(p), "CLASSIFIER_MODELS_DIR": str(models_dir),
                "CLASSIFIER_MODELS": "mnist,flowers", "CLASSIFIER_ACCESS_LOG": "0", **extra_env}
+        if cwd != REPO:  # import that checkout's service and app, not the one the venv has installed (editable)
+            env["PYTHONPATH"] = str(cwd)
         return ServerSpec(name, "service", describe, [gunicorn, *gunicorn_conf], env,
-                          flask_requests, _flask_answer)
+                          flask_requests, _flask_answer, cwd=cwd)
 
     for name in names:
         if name == "service":
@@ -254,43 +276,41 @@ def build_specs(models_dir: Path, payloads: dict[str, Path], work: Path, names: 
         elif name == "pytriton":
             p, workspace = port_for(name), work / "pytriton-workspace"
             py = str(VENVS / "pytriton" / "bin" / "python")
-            body = {w: _triton_binary(d) for w, d in (("digit", digit), ("flower", flower))}
             specs.append(ServerSpec(
                 name, "peer", "PyTriton 0.7.0 (Triton 2.51), dynamic batching max 32 / 1 ms, 2 instances",
                 [py, "-m", "bench.servers.pytriton_server", "--port", str(p), "--grpc-port", str(free_port()),
                  "--metrics-port", str(free_port()), "--workspace", str(workspace)], pythonpath,
-                {"digit": Request("/v2/models/mnist/infer", *body["digit"]),
-                 "flower": Request("/v2/models/flowers/infer", *body["flower"])},
+                {w: Request(f"/v2/models/{WORKLOADS[w]}/infer", *_triton_binary(d)) for w, d in data.items()},
                 _v2_answer, setup=lambda ws=workspace: shutil.rmtree(ws, ignore_errors=True)))
         elif name == "mlserver":
             p, folder = port_for(name), work / "mlserver-settings"
             py = str(VENVS / "mlserver" / "bin" / "python")
             setup_cmd = [py, "-m", "bench.servers.mlserver_runtime", "--out", str(folder), "--port", str(p),
                          "--grpc-port", str(free_port()), "--metrics-port", str(free_port())]
-            body = {w: _v2_json(d) for w, d in (("digit", digit), ("flower", flower))}
             specs.append(ServerSpec(
                 name, "peer", "MLServer 1.7.1, adaptive batching max 32 / 1 ms, 2 parallel workers",
                 [str(VENVS / "mlserver" / "bin" / "mlserver"), "start", str(folder)], pythonpath,
-                {"digit": Request("/v2/models/mnist/infer", *body["digit"]),
-                 "flower": Request("/v2/models/flowers/infer", *body["flower"])},
+                {w: Request(f"/v2/models/{WORKLOADS[w]}/infer", *_v2_json(d)) for w, d in data.items()},
                 _v2_answer,
                 setup=lambda cmd=setup_cmd: subprocess.run(cmd, check=True, cwd=REPO,
                                                            env=dict(os.environ, **pythonpath))))
         elif name == "bentoml":
             p = port_for(name)
             env = dict(pythonpath, BENTOML_HOME=str(work / "bentoml-home"), BENTOML_DO_NOT_TRACK="True")
-            bodies = {w: multipart(d, f, m) for w, d, f, m in (("digit", digit, "digit.png", "image/png"),
-                                                              ("flower", flower, "flower.jpg", "image/jpeg"))}
             specs.append(ServerSpec(
                 name, "peer", "BentoML 1.4.36, adaptive batching max 32, 2 workers",
                 [str(VENVS / "bentoml" / "bin" / "bentoml"), "serve", "bench.servers.bentoml_service:Classifier",
                  "--host", "127.0.0.1", "--port", str(p)], env,
-                {"digit": Request("/mnist", *bodies["digit"]), "flower": Request("/flowers", *bodies["flower"])},
+                {w: Request(f"/{WORKLOADS[w]}", *multipart(d, *FILENAMES[w])) for w, d in data.items()},
                 _bentoml_answer))
         else:
             raise SystemExit(f"unknown server {name!r}")
     for variant, extra in variants.items():
         specs.append(service(variant, extra, "this service with " + " ".join(f"{k}={v}" for k, v in extra.items())))
+    for baseline, checkout in (baselines or {}).items():
+        where = checkout.relative_to(REPO) if checkout.is_relative_to(REPO) else checkout
+        specs.append(service(baseline, {}, f"this service at {baseline.partition('@')[2]}, from its checkout {where} "
+                                           "(same settings, models and .venv)", cwd=checkout))
     for spec in specs:
         spec.port = ports[spec.name]
     return specs

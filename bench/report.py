@@ -1,4 +1,5 @@
-"""Render the benchmark's raw figures (``results.json``) as ``bench/RESULTS.md``: tables, then the targets."""
+"""Render the benchmark's raw figures (``results.json``) as ``bench/RESULTS.md``: tables, the comparison with a
+baseline revision when there is one, then the targets."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 import statistics
 
 PEERS = ("pytriton", "bentoml", "mlserver")
-TITLES = {"digit": "`/mnist/classify`-equivalent, small digit PNG", "flower": "flowers model, 1000x800 JPEG photo"}
+TITLES = {"digit": "`/mnist/classify`-equivalent, small digit PNG", "flower": "flowers model, 1000x800 JPEG photo",
+          "digit-photo": "`/mnist/classify`-equivalent, phone photo of a handwritten digit (JPEG, about 3 MP)"}
+OLD_WORKLOADS = ["digit", "flower"]  # results written before the workloads were recorded
 
 
 def _fmt(x: float) -> str:
@@ -15,6 +18,7 @@ def _fmt(x: float) -> str:
 
 def render(results: dict) -> str:
     meta, summary, servers = results["meta"], results["summary"], results["servers"]
+    workloads = meta.get("workloads", OLD_WORKLOADS)
     m = meta["machine"]
     lines = [
         "# Benchmark results",
@@ -25,21 +29,24 @@ def render(results: dict) -> str:
         f"- Command: `{meta['command']}` (started {meta['started']}, finished {meta['finished']})",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}, {m['wrk']}",
         f"- Models: {meta['models']}",
-        f"- Payloads: " + ", ".join(f"{w} = {p['file']} ({p['bytes']:,} bytes)" for w, p in meta["payloads"].items()),
+        "- Payloads: " + ", ".join(f"{w} = {p['file']} ({p['bytes']:,} bytes"
+                                   + (f"; {p['source']})" if p.get("source") else ")")
+                                   for w, p in meta["payloads"].items()),
         "- Contention: " + _contention(meta["contention"]),
         "",
         "## Servers",
         "",
-        "| server | what | started in | answer (digit / flower) |",
+        f"| server | what | started in | answer ({' / '.join(workloads)}) |",
         "| --- | --- | --- | --- |",
     ]
     for name, info in servers.items():
-        answers = " / ".join(f"{a[0]} {a[1]:.3f}" for a in info["answers"].values())
+        answers = " / ".join(f"{info['answers'][w][0]} {info['answers'][w][1]:.3f}"
+                             for w in workloads if w in info["answers"])
         lines.append(f"| {name} | {info['describe']} | {info['ready_s']} s | {answers} |")
     for name, reason in results.get("failed", {}).items():
         lines.append(f"| {name} | FAILED TO START, left out of this run: {reason[:200]} | | |")
-    for workload in ("digit", "flower"):
-        lines += ["", f"## {TITLES[workload]}", "",
+    for workload in workloads:
+        lines += ["", f"## {TITLES.get(workload, workload)}", "",
                   "| server | connections | requests/s | p50 ms | p99 ms | errors | server CPU ms/request "
                   "| rounds (requests/s) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -48,6 +55,7 @@ def render(results: dict) -> str:
                 lines.append(f"| {name} | {c} | {_fmt(row['rps'])} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
                              f"{row['errors']} | {row['cpu_ms']:.2f} | "
                              f"{', '.join(_fmt(r) for r in row['rounds_rps'])} |")
+    lines += baseline_section(results)
     lines += ["", "## Memory (RSS per process, MB, after load)", "", "| server | processes | total | largest |",
               "| --- | --- | --- | --- |"]
     for name, info in servers.items():
@@ -55,6 +63,11 @@ def render(results: dict) -> str:
         if rows:
             lines.append(f"| {name} | {len(rows)} | {sum(r['rss_mb'] for r in rows):,.0f} | "
                          f"{max(r['rss_mb'] for r in rows):,.0f} |")
+    photo = [line for line in meta.get("in_process", []) if " ms CPU" in line]
+    if photo:
+        lines += ["", "## Decode + preprocessing of a digit photo (in-process, one core)", "",
+                  "Measured at the start of this run (`PYTHONPATH=. .venv/bin/python -m bench.photo_cost`):", ""]
+        lines += [f"- {line}" for line in photo]
     if results.get("restarts"):
         lines += ["", "## Restarts during the run", ""]
         lines += [f"- {r['at']} {r['server']}: {r['why']}; restarted on the same port" for r in results["restarts"]]
@@ -99,7 +112,7 @@ def why(results: dict) -> list[str]:
     summary = results["summary"]
     out = ["In-process CPU per request, measured at the start of this run "
            "(`PYTHONPATH=. .venv/bin/python -m bench.app_cost`):", ""]
-    out += [f"    {line}" for line in results["meta"].get("in_process", [])] + [""]
+    out += [f"    {line}" for line in results["meta"].get("in_process", []) if " us CPU" in line] + [""]
     missed = 0
     for workload, need in (("digit", 2.0), ("flower", 1.5)):
         for c in results["meta"]["connections"]:
@@ -138,11 +151,52 @@ def _floor_cpu(summary: dict, workload: str, c: int) -> str:
     return f", Flask floor {floor['cpu_ms']:.2f} ms" if floor else ""
 
 
+def _per_round_ratios(runs: list[dict], ours: str, theirs: str, workload: str, c: int) -> list[float]:
+    """requests/s of ``ours`` over ``theirs`` in each round both ran (each round loads both, close in time)."""
+    by_round: dict[int, dict[str, float]] = {}
+    for run in runs:
+        if run["workload"] == workload and run["connections"] == c and run["server"] in (ours, theirs):
+            by_round.setdefault(run["round"], {})[run["server"]] = run["rps"]
+    return [r[ours] / r[theirs] for _, r in sorted(by_round.items()) if r.get(theirs) and ours in r]
+
+
+def baseline_section(results: dict) -> list[str]:
+    """This tree's service against each ``service@REV`` started from a checkout of REV, in the same run."""
+    summary, servers = results["summary"], results["servers"]
+    baselines = [(name, info["baseline"]) for name, info in servers.items() if info.get("baseline")]
+    if not baselines or "service" not in summary:
+        return []
+    workloads = results["meta"].get("workloads", OLD_WORKLOADS)
+    out = ["", "## This tree against its baseline", "",
+           "`service` is the current tree; `service@REV` is the same service checked out at REV, started with the same "
+           "settings, models and `.venv`, loaded in turn with it in every round. Ratios are current / baseline: above "
+           "1 the current tree serves more requests per second, and for CPU per request below 1 it spends less.", ""]
+    for name, info in baselines:
+        out += [f"- {name}: commit {info['describe']}"]
+    out += ["", "| workload | connections | baseline | requests/s current / baseline | ratio | per round "
+                "| CPU ms/request current / baseline | CPU ratio | p99 ms current / baseline |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for workload in workloads:
+        for c in results["meta"]["connections"]:
+            ours = _get(summary, "service", workload, c)
+            for name, _ in baselines:
+                theirs = _get(summary, name, workload, c)
+                if not (ours and theirs):
+                    continue
+                rounds = _per_round_ratios(results.get("runs", []), "service", name, workload, c)
+                out.append(f"| {workload} | {c} | {name} | {_fmt(ours['rps'])} / {_fmt(theirs['rps'])} | "
+                           f"**{ours['rps'] / theirs['rps']:.2f}x** | {', '.join(f'{r:.2f}' for r in rounds)} | "
+                           f"{ours['cpu_ms']:.2f} / {theirs['cpu_ms']:.2f} | "
+                           f"{ours['cpu_ms'] / theirs['cpu_ms']:.2f}x | "
+                           f"{ours['p99_ms']:.1f} / {theirs['p99_ms']:.1f} |")
+    return out
+
+
 def targets(results: dict) -> list[str]:
     summary, servers = results["summary"], results["servers"]
     out = []
     conns = results["meta"]["connections"]
-    for workload, need in (("digit", 2.0), ("flower", 1.5)):
+    for workload, need in (("digit", 2.0), ("flower", 1.5), ("digit-photo", None)):
         for c in conns:
             ours = _get(summary, "service", workload, c)
             peers = [(p, _get(summary, p, workload, c)) for p in PEERS if _get(summary, p, workload, c)]
@@ -151,10 +205,14 @@ def targets(results: dict) -> list[str]:
             if peers:
                 best, row = max(peers, key=lambda pr: pr[1]["rps"])
                 ratio = ours["rps"] / row["rps"]
-                verdict = "met" if ratio >= need else f"MISSED by {(need - ratio) / need:.0%}"
+                if need is None:
+                    verdict = "no target fixed, reported"
+                else:
+                    missed = f"MISSED by {(need - ratio) / need:.0%}"
+                    verdict = f"target {need}x: " + ("met" if ratio >= need else missed)
                 p99 = ("lower" if ours["p99_ms"] < row["p99_ms"] else "NOT lower")
                 out.append(f"- {workload}, {c} connections: service {_fmt(ours['rps'])} requests/s = **{ratio:.2f}x** "
-                           f"the best peer ({best}, {_fmt(row['rps'])}); target {need}x: {verdict}. "
+                           f"the best peer ({best}, {_fmt(row['rps'])}); {verdict}. "
                            f"p99 {ours['p99_ms']:.1f} ms vs {row['p99_ms']:.1f} ms ({p99}). "
                            f"Server CPU per request: service {ours['cpu_ms']:.2f} ms, {best} {row['cpu_ms']:.2f} ms"
                            + _floor_cpu(summary, workload, c)

@@ -6,6 +6,11 @@ with ``wrk -t2`` for each workload and connection count. Figures are medians ove
 
     bench/.venvs/harness/bin/python -m bench.run            # the recorded run (make bench)
     bench/.venvs/harness/bin/python -m bench.run --quick    # smoke run: 1 round, 3 s, 16 connections
+    bench/.venvs/harness/bin/python -m bench.run --servers service --baseline main   # this tree against main
+
+``--baseline REV`` checks REV out into a detached git worktree under ``bench/.work/baselines/`` and serves it as
+one more server, ``service@REV``, with this tree's settings, models and ``.venv``, interleaved with the current
+service in every round; the report gives current / baseline per workload and connection count.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,11 +30,12 @@ from pathlib import Path
 
 from bench import fleet, report
 from bench.load import run_wrk, write_script
-from bench.payloads import write_payloads
+from bench.payloads import sources, write_payloads
 
 REPO = fleet.REPO
 WORK = REPO / "bench" / ".work"
-WORKLOADS = ("digit", "flower")
+WORKLOADS = tuple(fleet.WORKLOADS)
+BASELINES = WORK / "baselines"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +45,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VAL[,KEY=VAL]",
                         help="also run this service with extra environment (repeatable), "
                              "e.g. sync:CLASSIFIER_WORKER_CLASS=sync")
+    parser.add_argument("--baseline", action="append", default=[], metavar="REV",
+                        help="also run this service as it is at git revision REV (repeatable), from a detached "
+                             "worktree under bench/.work/baselines/, as server service@REV; the report gives "
+                             "current / baseline")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help=f"comma-separated workloads (default: all of {', '.join(WORKLOADS)})")
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="folder with mnist/ and flowers/ (default: models/ if both exist, else stand-ins)")
     parser.add_argument("--rounds", type=int, default=3)
@@ -52,12 +65,58 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.rounds, args.duration, args.connections, args.warmup = 1, 3.0, "16", 1.0
     args.connections = [int(c) for c in args.connections.split(",")]
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = [w for w in args.workloads if w not in WORKLOADS]
+    if unknown or not args.workloads:
+        parser.error(f"--workloads: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(WORKLOADS)}")
     variants = {}
     for item in args.variant:
         name, _, assignments = item.partition(":")
         variants[name] = dict(kv.split("=", 1) for kv in assignments.split(",") if kv)
     args.variants = variants
+    if args.baseline and "service" not in args.servers:
+        parser.error("--baseline compares the current service with REV: keep 'service' in --servers")
+    try:
+        args.baselines = resolve_baselines(args.baseline)
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
+
+
+def resolve_baselines(revisions: list[str]) -> dict[str, str]:
+    """Server name ``service@REV`` -> the full commit REV names in this repository (ValueError when it names none)."""
+    resolved: dict[str, str] = {}
+    for rev in revisions:
+        name = f"service@{rev}"
+        if name in resolved:
+            raise ValueError(f"--baseline {rev} is given twice")
+        out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=REPO,
+                             capture_output=True, text=True)
+        if out.returncode != 0 or not out.stdout.strip():
+            raise ValueError(f"--baseline {rev}: not a commit in this repository ({REPO})")
+        resolved[name] = out.stdout.strip()
+    return resolved
+
+
+def checkout_baseline(commit: str) -> Path:
+    """A fresh detached worktree of ``commit`` under bench/.work/baselines/ (git's own checkout, no copy by hand)."""
+    path = BASELINES / commit[:12]
+    remove_baseline(path)
+    BASELINES.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(path), commit], cwd=REPO, check=True)
+    return path
+
+
+def remove_baseline(path: Path) -> None:
+    """Remove a baseline worktree and git's record of it (also one left behind by an interrupted run)."""
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=REPO, capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+    subprocess.run(["git", "worktree", "prune"], cwd=REPO, capture_output=True)
+
+
+def describe_commit(commit: str) -> str:
+    out = subprocess.run(["git", "log", "-1", "--format=%h %cs %s", commit], cwd=REPO, capture_output=True, text=True)
+    return out.stdout.strip()[:120] or commit[:12]
 
 
 def choose_models(explicit: Path | None) -> tuple[Path, str]:
@@ -101,6 +160,13 @@ def app_cost(models_dir: Path) -> list[str]:
     return [line for line in out.stdout.splitlines() if "us CPU" in line]
 
 
+def photo_cost(models_dir: Path) -> list[str]:
+    """Decode + preprocessing of a 3 MP and a 12 MP phone JPEG, median CPU on one core (bench/photo_cost.py)."""
+    cmd = [str(fleet.MAIN_PY), "-m", "bench.photo_cost", "--models-dir", str(models_dir)]
+    out = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if "ms CPU" in line]
+
+
 def note_restart(results: dict, server: fleet.Running, why: str) -> None:
     """Restart a server that stopped mid-run (on a shared machine) and record it in the results."""
     why = " ".join(why.split())
@@ -126,15 +192,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = datetime.now(timezone.utc)
     models_dir, models_note = choose_models(args.models_dir)
-    payloads = write_payloads(WORK / "payloads")
+    payloads = {w: p for w, p in write_payloads(WORK / "payloads").items() if w in args.workloads}
     stamp = started.strftime("%Y%m%dT%H%M%S")
     logs = WORK / "logs" / stamp
-    specs = fleet.build_specs(models_dir, payloads, WORK, args.servers, args.variants)
-    contention = {"before": training_running()}
-    in_process = app_cost(models_dir)
+    checkouts: dict[str, Path] = {}
     running: list[fleet.Running] = []
     results: dict = {"servers": {}, "runs": []}
     try:
+        for leftover in sorted(BASELINES.glob("*")) if args.baselines else ():  # from an interrupted run
+            remove_baseline(leftover)
+        for name, commit in args.baselines.items():
+            print(f"checking out {name} ({commit[:12]}) ...", file=sys.stderr, flush=True)
+            checkouts[name] = checkout_baseline(commit)
+        specs = fleet.build_specs(models_dir, payloads, WORK, args.servers, args.variants, checkouts)
+        contention = {"before": training_running()}
+        in_process = app_cost(models_dir) + photo_cost(models_dir)
         for spec in specs:
             print(f"starting {spec.name} ...", file=sys.stderr, flush=True)
             try:
@@ -144,20 +216,24 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {spec.name} LEFT OUT: {exc}", file=sys.stderr, flush=True)
                 continue
             running.append(server)
-            answers = {w: spec.answer(w, server.post(w)[1]) for w in WORKLOADS}
+            answers = {w: spec.answer(w, server.post(w)[1]) for w in args.workloads}
             results["servers"][spec.name] = {"kind": spec.kind, "describe": spec.describe, "port": server.port,
                                              "ready_s": round(server.started_s, 2), "answers": answers}
+            if spec.name in args.baselines:
+                results["servers"][spec.name]["baseline"] = {
+                    "rev": spec.name.partition("@")[2], "commit": args.baselines[spec.name],
+                    "describe": describe_commit(args.baselines[spec.name])}
             print(f"  {spec.name} ready in {server.started_s:.1f} s; answers {answers}", file=sys.stderr, flush=True)
-        scripts = {(s.spec.name, w): write_script(s.spec.requests[w], WORK / "lua", f"{s.spec.name}-{w}")
-                   for s in running for w in WORKLOADS}
+        scripts = {(s.spec.name, w): write_script(s.spec.requests[w], WORK / "lua", f"{fleet.slug(s.spec.name)}-{w}")
+                   for s in running for w in args.workloads}
         if args.warmup > 0:
             for server in running:
-                for w in WORKLOADS:
+                for w in args.workloads:
                     run_wrk(server.url(w), scripts[server.spec.name, w], 16, args.warmup)
         for rnd in range(args.rounds):
             order = running[rnd % len(running):] + running[: rnd % len(running)]
             for server in order:
-                for w in WORKLOADS:
+                for w in args.workloads:
                     for c in args.connections:
                         if not server.alive():
                             note_restart(results, server, "found stopped before its run")
@@ -171,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                         cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
                         results["runs"].append({"round": rnd, "server": server.spec.name, "workload": w,
                                                 "connections": c, "cpu_ms": round(cpu_ms, 3), **result.as_dict()})
-                        print(f"  round {rnd + 1} {server.spec.name:>10} {w:>6} c{c:<3} {result.rps:8.1f} rps "
+                        print(f"  round {rnd + 1} {server.spec.name:>10} {w:>11} c{c:<3} {result.rps:8.1f} rps "
                               f"p50 {result.p50_ms:7.2f} ms p99 {result.p99_ms:8.2f} ms err {result.errors} "
                               f"cpu {cpu_ms:.2f} ms/req",
                               file=sys.stderr, flush=True)
@@ -184,7 +260,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for server in running:
             server.stop()
+        for checkout in checkouts.values():
+            remove_baseline(checkout)
     contention["after"] = training_running()
+    origin = sources()
     results["meta"] = {
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -192,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
                              *(argv if argv is not None else sys.argv[1:])]).strip(),
         "models": models_note, "rounds": args.rounds, "duration_s": args.duration,
         "connections": args.connections, "machine": machine(), "contention": contention,
-        "payloads": {w: {"file": p.name, "bytes": p.stat().st_size} for w, p in payloads.items()},
+        "workloads": args.workloads,
+        "payloads": {w: {"file": p.name, "bytes": p.stat().st_size, "source": origin[w]} for w, p in payloads.items()},
         "in_process": in_process,
     }
     results["summary"] = summarise(results["runs"])

@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("-m", "--model", default=DEFAULT_MODEL, help="bundled model name (default: %(default)s)")
     model.add_argument("--models-dir", type=Path, help="folder of bundled models (default: CLASSIFIER_MODELS_DIR "
                        "or the project's models/)")
-    model.add_argument("--model-path", type=Path, help="an external .tflite or .keras file instead of --model")
+    model.add_argument("--model-path", type=Path, help="an external .tflite, .onnx or .keras file instead of --model")
     model.add_argument("--labels", type=Path, help="class names for --model-path: text (one per line) or a JSON "
                        "list; not needed when a manifest.json lies beside the model file")
     output = parser.add_argument_group("output")
@@ -251,16 +251,26 @@ class BatchClassifier:
     def _emit(self, batch: list[Prepared], results: TextIO) -> None:
         predictions = self.model.classify([item.input for item in batch])
         for item, prediction in zip(batch, predictions, strict=True):
-            results.write(format_line(item.source.name, prediction.probabilities, self.model.labels, self.top_k))
+            results.write(format_line(item.source.name, prediction.probabilities, self.model.labels, self.top_k,
+                                      recognised=prediction.recognised))
             results.write("\n")
             results.flush()
 
 
-def format_line(name: str, probabilities: np.ndarray, labels: Sequence[str], top_k: int = 1) -> str:
-    """``{"name": {"score": p, "class": label}}``, plus ``"top_k"`` when more than one class is asked for."""
+NOT_A_DIGIT = "not_a_digit"
+
+
+def format_line(name: str, probabilities: np.ndarray, labels: Sequence[str], top_k: int = 1,
+                recognised: bool = True) -> str:
+    """``{"name": {"score": p, "class": label}}``, plus ``"top_k"`` when more than one class is asked for.
+
+    A digit model's refusal keeps the same one-key shape: ``"class": "not_a_digit"``, with the best digit's score
+    (below the model's threshold) as ``"score"``.
+    """
     order = np.argsort(probabilities)[::-1][: max(1, top_k)]
     best = int(order[0])
-    body: dict[str, object] = {"score": round(float(probabilities[best]), 4), "class": labels[best]}
+    body: dict[str, object] = {"score": round(float(probabilities[best]), 4),
+                               "class": labels[best] if recognised else NOT_A_DIGIT}
     if top_k > 1:
         body["top_k"] = [{"class": labels[int(i)], "score": round(float(probabilities[int(i)]), 4)} for i in order]
     return json.dumps({name: body}, ensure_ascii=False)

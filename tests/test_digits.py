@@ -145,6 +145,40 @@ def test_a_bold_one_half_the_page_tall_is_not_a_rule() -> None:
     assert (digits.remove_rules(tall_one) == tall_one).all()
 
 
+THIN_PEN_STROKES = {  # digits as polylines in a 240x180 crop, as a thin ballpoint writes them
+    "1": [[(70, 40), (95, 20), (95, 215)], [(70, 215), (120, 215)]],
+    "4": [[(40, 25), (35, 160), (160, 155)], [(120, 90), (122, 225)]],
+    "7": [[(35, 25), (140, 20), (95, 220)]],
+}
+
+
+@pytest.mark.parametrize("text", sorted(THIN_PEN_STROKES))
+def test_thin_long_strokes_of_a_tightly_cropped_digit_are_not_rules(text: str) -> None:
+    # The digit's straight strokes span most of the picture, yet end inside it: a rule runs across the page.
+    image = np.full((240, 180), 200, np.uint8)
+    for stroke in THIN_PEN_STROKES[text]:
+        cv2.polylines(image, [np.array(stroke, np.int32)], False, 60, 2, cv2.LINE_AA)
+    truth = image < 130
+    found = digits.photo_mask(image) > 0
+    assert (found & truth).sum() > 0.95 * truth.sum()
+
+
+def test_a_one_pixel_line_on_a_dark_canvas_is_light_ink() -> None:
+    canvas = np.full((104, 104), 26, np.uint8)  # the line covers well under 1 % of the canvas
+    cv2.line(canvas, (60, 20), (40, 85), 255, 1)
+    assert not digits.ink_is_dark(canvas)
+    assert digits.to_mnist(canvas).sum() > 20
+
+
+def test_a_thin_curved_digit_touching_the_edge_is_not_a_page_edge() -> None:
+    image = np.full((240, 240), 210, np.uint8)  # a 3 in a thin pen, its lower curve cut by the crop
+    curve = [(70, 40), (120, 35), (140, 70), (110, 110), (150, 150), (140, 210), (100, 239), (60, 215)]
+    cv2.polylines(image, [np.array(curve, np.int32)], False, 50, 2, cv2.LINE_AA)
+    truth = image < 130
+    found = digits.photo_mask(image) > 0
+    assert (found & truth).sum() > 0.9 * truth.sum()
+
+
 def test_specks_and_border_blobs_are_dropped() -> None:
     mask = digit_mask()
     noisy = mask.copy()
@@ -184,6 +218,16 @@ def test_tightly_cropped_digit_touching_the_edges_is_kept_over_specks(text: str)
     cv2.circle(image, (4, 100), 1, 90, -1)
     found = digits.photo_mask(image) > 0
     assert (found & truth).sum() / (found | truth).sum() > 0.9
+
+
+def test_every_stroke_of_a_digit_written_in_pieces_is_kept() -> None:
+    # A 1 in three strokes that do not touch: a long stem, a short flag and a small foot (a few percent of the ink).
+    mask = np.zeros((240, 320), np.uint8)
+    cv2.line(mask, (160, 40), (160, 200), 255, 4)
+    cv2.line(mask, (150, 52), (132, 66), 255, 3)
+    cv2.line(mask, (150, 208), (172, 208), 255, 2)
+    kept = digits.keep_digit(mask)
+    assert (kept == mask).all()
 
 
 def test_broken_strokes_near_the_digit_are_kept() -> None:

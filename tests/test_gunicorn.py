@@ -31,7 +31,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environ = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port), CLASSIFIER_WORKERS="1",
-                       CLASSIFIER_MODELS_DIR=str(models_dir), **env)
+                       CLASSIFIER_MODELS_DIR=str(models_dir))
+        environ.update(env)
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
             [str(GUNICORN), "--config", "gunicorn.conf.py"], cwd=REPO_ROOT, env=environ,
@@ -46,7 +47,7 @@ class Server:
             try:
                 requests.get(self.url + "/healthz", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine may accept but answer late
                 time.sleep(0.1)
         raise TimeoutError("gunicorn did not start listening")
 

@@ -98,3 +98,14 @@ def test_one_hot_labels_and_cutmix_share_zero_leave_images_alone():
     images, labels = next(iter(augment.cutmix_some(flat_batch(), 0.0, seed=3)))
     np.testing.assert_array_equal(images.numpy(), source_images.numpy())
     np.testing.assert_array_equal(labels.numpy(), one_hot.numpy())
+
+
+def test_non_digits_get_the_uniform_target() -> None:
+    from training.augment import one_hot_labels
+
+    images = tf.zeros([3, 28, 28, 1])
+    dataset = tf.data.Dataset.from_tensors((images, tf.constant([2, -1, 0])))
+    _, targets = next(iter(one_hot_labels(dataset, 10)))
+    np.testing.assert_allclose(targets.numpy()[0], np.eye(10)[2])
+    np.testing.assert_allclose(targets.numpy()[1], np.full(10, 0.1), rtol=1e-6)
+    np.testing.assert_allclose(targets.numpy()[2], np.eye(10)[0])

@@ -37,7 +37,8 @@ def with_change(path: str, value=None, delete: bool = False) -> dict:
 def test_spec_example_is_valid():
     config = validate_config(SPEC_EXAMPLE)
     assert (config.name, config.network, config.epochs, config.batch_size) == ("mnist", "lenet5", 10, 32)
-    assert config.save_weights is True and config.version == "1"
+    assert config.save_weights is True and config.version is None  # publish as the next version
+    assert config.promote == "if_better"
 
 
 @pytest.mark.parametrize("field", ["dataset", "model", "network", "train_args", "train_args.epochs",
@@ -125,3 +126,15 @@ def test_validation_split_range():
 @pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.json")), ids=lambda p: p.name)
 def test_shipped_configs_are_valid(path):
     validate_config(json.loads(path.read_text()))
+
+
+def test_synthetic_dataset_args_are_checked():
+    raw = {"dataset": "MnistDataset", "dataset_args": {"synthetic": {"digits": -1, "colour": 2, "seed": "x"}},
+           "model": "DigitModel", "network": "cnn", "train_args": {"batch_size": 8, "epochs": 1}}
+    with pytest.raises(InvalidConfig) as caught:
+        validate_config(raw)
+    message = caught.value.message
+    for field in ("dataset_args.synthetic.digits", "dataset_args.synthetic.colour", "dataset_args.synthetic.seed"):
+        assert field in message
+    raw["dataset_args"]["synthetic"] = {"digits": 10, "negatives": 5}
+    assert validate_config(raw).dataset_args["synthetic"] == {"digits": 10, "negatives": 5}

@@ -79,6 +79,20 @@ def test_flag_form_trains_exports_and_is_served(mnist_npz: Path, tmp_path: Path,
     assert isinstance(body["prediction"], int) and str(body["prediction"]) in manifest["labels"]
     assert 0 <= body["probability"] <= 1
 
+    # Again: the next version is published beside the first, which is never overwritten.
+    first = (directory / "model.tflite").read_bytes()
+    assert main(["--filename", str(models / "mnist"), "--epoch", "1", "--batchsize", "32", "--data",
+                 str(mnist_npz), "--quiet"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["model"] == {"name": "mnist", "version": "2"}
+    assert (directory / "model.tflite").read_bytes() == first
+    assert json.loads((models / "mnist" / "2" / "manifest.json").read_text())["version"] == "2"
+    assert (models / "mnist" / "default").read_text().strip() == second["promotion"]["default_version"]
+    assert not [p for p in (models / "mnist").iterdir() if p.name.startswith(".")]
+    # An explicit existing version is refused before any training, unless --force.
+    assert main(["--filename", str(models / "mnist"), "--epoch", "1", "--version", "1", "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
 
 def make_folders(root: Path, per_class: int, seed: int) -> None:
     rng = np.random.default_rng(seed)

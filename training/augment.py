@@ -116,9 +116,17 @@ def channel_gain(images: tf.Tensor, max_gain: float, noise: float = 4.0) -> tf.T
 
 def one_hot_labels(dataset: tf.data.Dataset, num_classes: int) -> tf.data.Dataset:
     """Batches of (images, integer labels) -> (images, one-hot labels): the form soft labels (label smoothing,
-    CutMix) and Keras' ``CategoricalCrossentropy`` need."""
-    return dataset.map(lambda images, labels: (images, tf.one_hot(tf.cast(labels, tf.int32), num_classes)),
-                       num_parallel_calls=tf.data.AUTOTUNE)
+    CutMix) and Keras' ``CategoricalCrossentropy`` need.
+
+    A label of -1 marks a non-digit (outlier exposure): its target is the uniform distribution, so the network
+    learns to spread its probability over the classes for things that belong to none of them.
+    """
+    def encode(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        labels = tf.cast(labels, tf.int32)
+        outlier = tf.cast(labels < 0, tf.float32)[:, None]
+        return images, tf.one_hot(labels, num_classes) + outlier / num_classes  # one_hot(-1) is all zeros
+
+    return dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def cutmix_some(dataset: tf.data.Dataset, probability: float, seed: int) -> tf.data.Dataset:

@@ -60,3 +60,29 @@ class TqdmProgress(keras.callbacks.Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class BatchProgress(keras.callbacks.Callback):
+    """Reports progress inside an epoch at most every ``every_seconds`` (a job's status shows it moving):
+    ``report({"epoch", "step", "steps", "loss"})``; a report returning False stops training (cancelled)."""
+
+    def __init__(self, report: Callable[[dict[str, Any]], bool], every_seconds: float = 2.0) -> None:
+        super().__init__()
+        self._report = report
+        self._every = every_seconds
+        self._epoch = 0
+        self._last = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch + 1
+        self._send(0, None)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if time.monotonic() - self._last >= self._every:
+            self._send(batch + 1, float(logs["loss"]) if logs and "loss" in logs else None)
+
+    def _send(self, step: int, loss: float | None) -> None:
+        self._last = time.monotonic()
+        update = {"epoch": self._epoch, "step": step, "steps": self.params.get("steps"), "loss": loss}
+        if self._report(update) is False:
+            self.model.stop_training = True

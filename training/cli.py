@@ -32,7 +32,7 @@ def flag_config(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": "MnistDataset", "dataset_args": dataset_args, "model": "DigitModel", "network": args.network,
         "network_args": {}, "train_args": {"batch_size": args.batchsize, "epochs": args.epoch,
                                            "learning_rate": args.learning_rate, "seed": args.seed},
-        "save_weights": True, "filename": args.filename, "version": args.version or "1",
+        "save_weights": True, "filename": args.filename, **({"version": args.version} if args.version else {}),
     }
 
 
@@ -49,7 +49,9 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only this many training images (smoke runs)")
-    parser.add_argument("--version", help="model version folder (default 1)")
+    parser.add_argument("--version", help="publish as this version number (default: the next one); an existing "
+                                          "version is only replaced with --force")
+    parser.add_argument("--force", action="store_true", help="with --version: replace that version if it exists")
     parser.add_argument("--final", action="store_true", help="TrainEvalFolderDataset: train on train/ + eval/")
     parser.add_argument("--quiet", action="store_true", help="only warnings on stderr")
     return parser
@@ -117,8 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidConfig as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    from training.run import train
+    from training.release import train_and_release
+    from training.run import model_directory
 
-    result = train(config)
+    model_dir = model_directory(config)
+    if config.save_weights and config.version and (model_dir / config.version).exists() and not args.force:
+        print(f"error: {model_dir / config.version} already exists; versions are never overwritten: leave out "
+              "--version (and the config's \"version\") to publish the next one, or add --force", file=sys.stderr)
+        return 2
+    from service.config import Settings
+
+    result = train_and_release(config, model_dir, keep_versions=Settings.from_env().keep_versions, force=args.force)
     print(json.dumps(result))
     return 0

@@ -24,11 +24,17 @@ MODELS: dict[str, tuple[str, str]] = {
 # dataset -> {argument: (type, required)}
 DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
     "MnistDataset": {"image_size": (list, False), "path": (str, False), "tfrecords_dir": (str, False),
-                     "limit": (int, False), "seed": (int, False), "augment": (bool, False)},
+                     "limit": (int, False), "seed": (int, False), "augment": (bool, False),
+                     "synthetic": (dict, False)},
     "ImageFolderDataset": {"path": (str, True), "image_size": (list, True), "validation_split": (NUMBER, False),
                            "seed": (int, False), "limit": (int, False), "channel_gain": (NUMBER, False)},
     "TrainEvalFolderDataset": {"path": (str, True), "image_size": (list, True), "final": (bool, False),
                                "limit": (int, False), "seed": (int, False), "channel_gain": (NUMBER, False)},
+}
+# dataset_args.synthetic of MnistDataset: rendered photos, drawings and non-digits (training.datasets.with_synthetic).
+SYNTHETIC_ARGS: dict[str, tuple[Any, bool]] = {
+    "digits": (int, False), "negatives": (int, False), "held_out_digits": (int, False),
+    "held_out_negatives": (int, False), "seed": (int, False), "workers": (int, False),
 }
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
@@ -36,7 +42,9 @@ TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "label_smoothing": (NUMBER, False), "ema_momentum": (NUMBER, False), "cutmix": (NUMBER, False),
 }
 TOP_LEVEL = ("dataset", "dataset_args", "model", "network", "network_args", "train_args", "save_weights",
-             "filename", "version", "reference", "test_time_flip")
+             "filename", "version", "reference", "test_time_flip", "promote")
+# Whether a published version becomes the model's default (service.inference.versions.promotion_decision).
+PROMOTE_POLICIES = ("if_better", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -49,11 +57,14 @@ class TrainConfig:
     train_args: dict[str, Any]
     save_weights: bool = True
     filename: str | None = None  # export folder (the version folder goes inside); default models/<name>
-    version: str = "1"
+    version: str | None = None  # None: publish as the next version; a number is only replaced with --force
     # manifest.json of a baseline run on the same data, whose figures are recorded beside this model's
     reference: str | None = None
     # export a network that averages the logits of the image and its mirror image (photo models)
     test_time_flip: bool = False
+    # if_better: the new version becomes the default when its accuracy on the same evaluation set is at least the
+    # current default's; always; never (promote later with POST /api/v1/models/<name>/versions/<v>/promote)
+    promote: str = "if_better"
 
     @property
     def name(self) -> str:
@@ -102,7 +113,7 @@ class TrainConfig:
                 "network": self.network, "network_args": self.network_args, "train_args": self.train_args,
                 "save_weights": self.save_weights, "filename": self.filename, "version": self.version,
                 **({"reference": self.reference} if self.reference else {}),
-                **({"test_time_flip": True} if self.test_time_flip else {})}
+                **({"test_time_flip": True} if self.test_time_flip else {}), "promote": self.promote}
 
 
 @dataclass
@@ -169,6 +180,12 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
     limit = dataset_args.get("limit")
     if _is(limit, int) and limit < 1:
         problems.add("dataset_args.limit", f"must be >= 1, got {limit}")
+    synthetic = dataset_args.get("synthetic")
+    if isinstance(synthetic, dict):
+        _check_args(problems, "dataset_args.synthetic", synthetic, SYNTHETIC_ARGS)
+        for key, value in synthetic.items():
+            if _is(value, int) and value < (1 if key == "workers" else 0):
+                problems.add(f"dataset_args.synthetic.{key}", f"must be >= {1 if key == 'workers' else 0}, got {value}")
     dropout = (raw.get("network_args") or {}).get("dropout_amount") if isinstance(raw.get("network_args"),
                                                                                    dict) else None
     if _is(dropout, NUMBER) and not 0 <= dropout < 1:
@@ -210,11 +227,14 @@ def validate_config(raw: Any) -> TrainConfig:
                           ("test_time_flip", bool)):
         if key in raw and not _is(raw[key], expected):
             problems.add(key, f"must be {_type_name(expected)}, got {raw[key]!r}")
+    if "promote" in raw and raw["promote"] not in PROMOTE_POLICIES:
+        problems.add("promote", f"must be one of {', '.join(PROMOTE_POLICIES)}, got {raw['promote']!r}")
     _check_values(problems, raw)
     if problems.items:
         raise InvalidConfig("invalid training config: " + "; ".join(problems.items))
     return TrainConfig(dataset=dataset, dataset_args=dict(raw.get("dataset_args", {})), model=model,
                        network=network, network_args=dict(raw.get("network_args", {})),
                        train_args=dict(raw["train_args"]), save_weights=raw.get("save_weights", True),
-                       filename=raw.get("filename"), version=raw.get("version", "1"),
-                       reference=raw.get("reference"), test_time_flip=raw.get("test_time_flip", False))
+                       filename=raw.get("filename"), version=raw.get("version"),
+                       reference=raw.get("reference"), test_time_flip=raw.get("test_time_flip", False),
+                       promote=raw.get("promote", "if_better"))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from service.inference.versions import sha256_file
 from service.preprocessing import decode_image, to_rgb_input
 from training import tfrecords
 from training.augment import augment_digits
@@ -51,6 +52,7 @@ class Data:
     info: dict[str, Any] = field(default_factory=dict)
     augment: Callable[[tf.Tensor], tf.Tensor] | None = None
     train_files: list[Path] | None = None  # TFRecord shards, read through tf.data instead of x_train
+    held_out: Any = None  # training.export.HeldOut: never trained on; fits calibration and the digit gate
 
     @property
     def train_count(self) -> int:
@@ -69,14 +71,6 @@ class Data:
         return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _subset(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if not limit or limit >= len(x):
         return x, y
@@ -85,8 +79,14 @@ def _subset(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> tuple
 
 
 def mnist_dataset(*, path: str | None = None, tfrecords_dir: str | None = None, image_size: list[int] | None = None,
-                  limit: int | None = None, seed: int = 0, augment: bool = True) -> Data:
-    """MNIST from ``mnist.npz`` (default: ../shared/data, else the Keras download) or a TFRecord directory."""
+                  limit: int | None = None, seed: int = 0, augment: bool = True,
+                  synthetic: dict[str, Any] | None = None) -> Data:
+    """MNIST from ``mnist.npz`` (default: ../shared/data, else the Keras download) or a TFRecord directory.
+
+    ``synthetic`` adds rendered photos and drawings of MNIST training digits and rendered non-digits, all passed
+    through the service's preprocessing (``training.synth``), and keeps a held-out share of them and of MNIST's
+    training digits for calibration and the digit gate (see ``with_synthetic``).
+    """
     shape = tuple(image_size or (28, 28, 1))
     if tuple(shape) != (28, 28, 1):
         raise ValueError(f"MnistDataset image_size must be [28, 28, 1], got {list(shape)}")
@@ -124,8 +124,80 @@ def mnist_dataset(*, path: str | None = None, tfrecords_dir: str | None = None, 
 
     x_train, y_train = _subset(x_train, y_train, limit, seed)
     x_test, y_test = _subset(x_test, y_test, limit, seed + 1)
-    return Data(x_train=to_input(x_train), y_train=y_train.astype(np.int32), x_eval=to_input(x_test),
+    data = Data(x_train=to_input(x_train), y_train=y_train.astype(np.int32), x_eval=to_input(x_test),
                 y_eval=y_test.astype(np.int32), info=info, **common)
+    if synthetic:
+        with_synthetic(data, Path(path) if path else None, **synthetic)
+    return data
+
+
+SYNTHETIC_DEFAULTS = {"digits": 40000, "negatives": 24000, "held_out_digits": 5000, "held_out_negatives": 5000,
+                      "seed": 0, "workers": 2}
+MNIST_HELD_OUT = 55000  # MNIST training digits from this index on are never trained on when ``synthetic`` is set
+
+
+def synthetic_photos(root: Path) -> tuple[list[Path], list[Path]]:
+    """Photos for rendered non-digits: (for training, held out). Training takes the flower photos of the flowers
+    model's training split and mugs' train/; the held-out non-digits take its validation split and mugs' eval/, so
+    the refusal rates are measured on photos the digit network never saw."""
+    flowers = root / "flowers"
+    _, files, _ = list_images(flowers) if flowers.is_dir() else ([], [], None)
+    train, val = split_indices(len(files), 0.2, 123) if files else ([], [])
+    mugs = root / "mugs"
+    return ([files[i] for i in train] + sorted(mugs.glob("train/*/*.jpg")),
+            [files[i] for i in val] + sorted(mugs.glob("eval/*/*.jpg")))
+
+
+def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
+    """Add rendered photos, drawings and non-digits to ``data`` and set held-out examples aside.
+
+    Rendering (``training.synth``) passes every image through the service's own ``to_mnist``, so the network learns
+    what the preprocessing really hands it. Renders are cached under ``runs/synth/`` by their arguments and a hash
+    of the preprocessing and rendering code. Non-digits get the label -1 (trained towards the uniform distribution).
+    Held out, never trained on: MNIST's training digits from index 55,000 (the renders of the training set come
+    from the indices below it), renders of those digits, and non-digits made from held-out photos with other seeds.
+    """
+    from training.export import HeldOut
+    from training.synth.cache import build, tasks
+
+    args = {**SYNTHETIC_DEFAULTS, **args}  # the keys and their types were checked with the config
+    mnist = mnist_path or DEFAULT_MNIST
+    code = hashlib.sha256()
+    for folder in (REPO / "service" / "preprocessing", REPO / "training" / "synth"):
+        for source in sorted(folder.rglob("*.py")):
+            code.update(source.read_bytes())
+    train_photos, held_photos = synthetic_photos(SHARED_DATA)
+
+    def rendered(split: str, digits: int, negatives: int, photos: list[Path]) -> dict[str, np.ndarray]:
+        name = f"{split}-d{digits}-n{negatives}-s{args['seed']}-{code.hexdigest()[:12]}.npz"
+        cache = REPO / "runs" / "synth" / name
+        if not cache.is_file():
+            log.info("rendering %d digits and %d non-digits (%s split) into %s", digits, negatives, split, cache)
+            arrays = build(tasks(args["seed"], split, digits, negatives), args["workers"], mnist, photos)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(cache, **arrays)
+        with np.load(cache) as f:
+            return {"x": (f["x"].astype(np.float32) / 255.0)[..., None], "y": f["y"].astype(np.int32),
+                    "kind": f["kind"].astype(str), "cache": name}
+
+    train = rendered("train", args["digits"], args["negatives"], train_photos)
+    held = rendered("holdout", args["held_out_digits"], args["held_out_negatives"], held_photos)
+    x_mnist, y_mnist = data.x_train, data.y_train
+    data.held_out = HeldOut(
+        np.concatenate([x_mnist[MNIST_HELD_OUT:], held["x"]]),
+        np.concatenate([y_mnist[MNIST_HELD_OUT:], held["y"]]),
+        np.concatenate([np.full(len(x_mnist[MNIST_HELD_OUT:]), "mnist"), held["kind"]]))
+    # A rendered digit the preprocessing found no ink in would teach the network a digit from an empty input.
+    from service.inference.gate import MIN_INK_MASS
+
+    usable = (train["y"] < 0) | (train["x"].reshape(len(train["x"]), -1).sum(axis=1) >= MIN_INK_MASS)
+    data.x_train = np.concatenate([x_mnist[:MNIST_HELD_OUT], train["x"][usable]])
+    data.y_train = np.concatenate([y_mnist[:MNIST_HELD_OUT], train["y"][usable]])
+    data.info["synthetic"] = {
+        **args, "caches": [train["cache"], held["cache"]], "mnist_held_out_from_index": MNIST_HELD_OUT,
+        "digits_without_ink_dropped": int((~usable).sum()),
+        "kinds": {k: int((train["kind"] == k).sum()) for k in np.unique(train["kind"])},
+        "held_out_kinds": {k: int((held["kind"] == k).sum()) for k in np.unique(held["kind"])}}
 
 
 def class_folders(root: Path) -> list[tuple[str, Path]]:

@@ -7,9 +7,14 @@ accuracy is within ``TOLERANCE`` points of float32 becomes ``model.tflite``, and
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,10 +23,56 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from service.inference.versions import sha256_file
+from training.calibration import calibration_block, choose_threshold, refused, softmax
+
 log = logging.getLogger(__name__)
 
 VARIANTS = ("float32", "float16", "int8")  # int8 = dynamic-range quantisation (int8 weights, float activations)
 TOLERANCE = 0.5  # accuracy points a smaller variant may lose against float32 and still be served
+
+
+class HeldOut:
+    """Examples kept out of training: digits (labels 0..9) and non-digits (label -1), each with its kind.
+
+    They fit the calibration temperature (digits only) and choose the digit gate's threshold (the share of held-out
+    digits it may refuse is ``max_refused``); the rates it then has on every kind are recorded beside it.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, kinds: np.ndarray, max_refused: float = 0.005) -> None:
+        self.x, self.y, self.kinds, self.max_refused = x, y, kinds, max_refused
+
+    def blocks(self, logits_of: Any, x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str) -> dict[str, Any]:
+        from service.inference.gate import MIN_INK_MASS
+
+        logits, eval_logits = logits_of(self.x), logits_of(x_eval)
+        digits = self.y >= 0
+        calibration = calibration_block(logits[digits], self.y[digits], {
+            f"mnist_{eval_name}": (eval_logits, y_eval), "held_out_digits": (logits[digits], self.y[digits])})
+        blocks: dict[str, Any] = {"calibration": calibration}
+        if (~digits).any():
+            t = calibration["temperature"]
+            scores = softmax(logits, t).max(axis=1)
+            figure = self.x.reshape(len(self.x), -1).sum(axis=1) >= MIN_INK_MASS
+            threshold = choose_threshold(scores[digits & figure], self.max_refused)
+            no = refused(scores, figure, threshold)
+            eval_no = refused(softmax(eval_logits, t).max(axis=1),
+                              x_eval.reshape(len(x_eval), -1).sum(axis=1) >= MIN_INK_MASS, threshold)
+            rates = {str(kind): {"refused_percent": round(100 * float(no[self.kinds == kind].mean()), 2),
+                                 "count": int((self.kinds == kind).sum()), "digit": bool(digits[self.kinds == kind][0])}
+                     for kind in np.unique(self.kinds)}
+            blocks["ood"] = {
+                "method": "no ink figure, or calibrated top probability below the threshold",
+                "threshold": round(threshold, 6),
+                "chosen_to_refuse_at_most_percent_of_held_out_digits": 100 * self.max_refused,
+                f"mnist_{eval_name}_refused_percent": round(100 * float(eval_no.mean()), 3),
+                "held_out_digits_refused_percent": round(100 * float(no[digits].mean()), 3),
+                "held_out_non_digits_refused_percent": round(100 * float(no[~digits].mean()), 3),
+                "held_out_by_kind": rates,
+            }
+            log.info("gate threshold %.4f: MNIST %s refused %.2f%%, held-out non-digits refused %.2f%%", threshold,
+                     eval_name, 100 * eval_no.mean(), 100 * no[~digits].mean())
+        return blocks
 
 
 def tflite_bytes(model: keras.Model, variant: str) -> bytes:
@@ -32,8 +83,34 @@ def tflite_bytes(model: keras.Model, variant: str) -> bytes:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    with contextlib.redirect_stdout(sys.stderr):  # Keras prints the SavedModel signature; stdout is for results
+    with captured_output("TFLite conversion"):
         return converter.convert()
+
+
+@contextlib.contextmanager
+def captured_output(what: str) -> Iterator[None]:
+    """Keep the converter's dump out of stdout and stderr (stdout is for results): Keras prints the SavedModel
+    signature through ``sys.stdout``, TensorFlow's C++ logs straight to the file descriptors. Both go to this
+    module's log at DEBUG level instead."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    printed = io.StringIO()
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            text = (printed.getvalue() + sink.read().decode(errors="replace")).strip()
+            if text:
+                log.debug("%s output:\n%s", what, text)
 
 
 def tflite_outputs(model_bytes: bytes, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -58,6 +135,12 @@ def tflite_outputs(model_bytes: bytes, x: np.ndarray, batch_size: int = 256) -> 
 
 def keras_outputs(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
+
+
+def eval_set_sha256(x: np.ndarray, y: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(x).tobytes())
+    digest.update(np.ascontiguousarray(y).astype(np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
@@ -101,8 +184,13 @@ def reference_figures(manifest_path: Path, data: dict[str, Any]) -> tuple[str, d
 def export(model: keras.Model, directory: Path, *, name: str, version: str, task: str, labels: list[str],
            input_shape: tuple[int, ...], input_range: list[float], preprocessing: dict[str, Any],
            x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str, metrics: dict[str, Any],
-           training: dict[str, Any], data: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write ``directory`` (model.keras, model.tflite, manifest.json, history.json); return the manifest."""
+           training: dict[str, Any], data: dict[str, Any], history: list[dict[str, Any]],
+           held_out: HeldOut | None = None) -> dict[str, Any]:
+    """Write ``directory`` (model.keras, model.tflite, manifest.json, history.json); return the manifest.
+
+    ``held_out`` (examples the run never trained on) adds the calibration temperature and, when it holds
+    non-digits, the digit gate's threshold, both measured with the served TFLite variant.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     model.save(directory / "model.keras")
     metrics = dict(metrics)
@@ -134,7 +222,16 @@ def export(model: keras.Model, directory: Path, *, name: str, version: str, task
         "data": data,
         "history": "history.json",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        # Checked by the service before loading, so a truncated or altered file is refused, never served.
+        "files_sha256": {f: sha256_file(directory / f) for f in ("model.tflite", "model.keras")},
     }
+    # Which images the figures were measured on: versions compare (promotion) only on the same ones.
+    manifest["data"] = dict(data, eval_sha256=eval_set_sha256(x_eval, y_eval))
+    if held_out is not None:
+        def served_logits(x: np.ndarray) -> np.ndarray:
+            return tflite_outputs(converted[served], x)
+
+        manifest.update(held_out.blocks(served_logits, x_eval, y_eval, eval_name))
     (directory / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

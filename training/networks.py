@@ -28,9 +28,9 @@ def lenet5(input_shape: tuple[int, ...], num_classes: int, *, activation: str = 
     """LeNet-5 (6 and 16 5x5 filters, 120/84 dense), with padding on the first layer for 28x28 inputs."""
     inputs = keras.Input(input_shape)
     x = layers.Conv2D(6, 5, padding="same", activation=activation)(inputs)
-    x = layers.AveragePooling2D()(x)
+    x = layers.AveragePooling2D(2)(x)
     x = layers.Conv2D(16, 5, activation=activation)(x)
-    x = layers.AveragePooling2D()(x)
+    x = layers.AveragePooling2D(2)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(120, activation=activation)(x)
     x = layers.Dropout(dropout_amount)(x)

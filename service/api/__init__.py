@@ -17,7 +17,14 @@ def registry() -> ModelRegistry:
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import health, mnist, models, predict
+    from service.api import docs, health, kserve_v2, mnist, models, predict, tfserving, train
 
-    for module in (health, mnist, models, predict):
+    for module in (health, mnist, models, predict, train):
         app.register_blueprint(module.bp)
+    for module in (kserve_v2, tfserving):
+        app.register_blueprint(module.bp)
+    docs.register(app)
+
+    from service.api import page
+
+    app.register_blueprint(page.bp)

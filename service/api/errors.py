@@ -24,11 +24,12 @@ def wants_html() -> bool:
     return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   details: dict[str, object] | None = None) -> Response:
     if wants_html():
         response = Response(render_template("error.html", status=status, message=message), status=status)
     else:
-        response = jsonify({"error": message, "code": code, "status": status})
+        response = jsonify({"error": message, "code": code, "status": status, **(details or {})})
         response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -42,7 +43,7 @@ def register_error_handlers(app: Flask) -> None:
             log.error("%s %s -> %d %s", request.method, request.path, exc.status, exc.message, exc_info=exc)
         else:
             log.warning("%s %s -> %d %s", request.method, request.path, exc.status, exc.message)
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None), details=exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -22,7 +22,7 @@ def readyz() -> Response:
     ready = reg.ready and not stopping
     body = {"status": "ready" if ready else "stopping" if stopping else "not ready", "models": reg.names()}
     if reg.errors:
-        body["errors"] = reg.errors
+        body["errors"] = reg.errors  # also failed versions while the others serve (status 200)
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return response

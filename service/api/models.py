@@ -1,10 +1,12 @@
-"""``GET /api/v1/models[/<name>]``: what is served, from each model's manifest."""
+"""``GET /api/v1/models[/<name>]``: what is served, from each model's manifest, with every version's state;
+``POST /api/v1/models/<name>/versions/<v>/promote`` changes the default (privileged; also how to roll back)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
 from service.api import registry
+from service.api.auth import privileged
 
 bp = Blueprint("models", __name__)
 
@@ -16,5 +18,16 @@ def list_models() -> Response:
 
 @bp.get("/api/v1/models/<name>")
 def get_model(name: str) -> Response:
-    model = registry().get(name)
-    return jsonify(dict(model.manifest.summary(), runtime=model.runtime_name))
+    reg = registry()
+    versions = reg.describe(name)
+    body = dict(reg.get(name).manifest.summary(), runtime=reg.get(name).runtime_name) if name in reg else {"name": name}
+    return jsonify(dict(body, **versions))
+
+
+@bp.post("/api/v1/models/<name>/versions/<version>/promote")
+@privileged
+def promote(name: str, version: str) -> Response:
+    reg = registry()
+    previous = reg.default_version(name)
+    reg.promote(name, version)
+    return jsonify(name=name, default_version=reg.default_version(name), previous_default=previous)

@@ -1,4 +1,4 @@
-"""Serve a model file that did not come with this project (``classify --model-path model.tflite``).
+"""Serve a model file that did not come with this project (``classify --model-path model.tflite``, ``.onnx``...).
 
 A bundled model is described by its manifest; an external file is described from what can be found: a
 ``manifest.json`` beside it if there is one, otherwise a labels file plus what the file says about itself (its input
@@ -17,9 +17,7 @@ import numpy as np
 from service.errors import ModelLoadError
 from service.inference.manifest import MANIFEST_NAME, Manifest
 from service.inference.model import Model
-from service.inference.runtimes import Runtime, load_runtime
-
-FORMATS = {".tflite": "tflite", ".keras": "keras", ".h5": "keras"}
+from service.inference.runtimes import Runtime, format_of
 
 
 def read_labels(path: Path) -> tuple[str, ...]:
@@ -43,13 +41,12 @@ def read_labels(path: Path) -> tuple[str, ...]:
 
 
 def load_external_model(model_path: Path, labels_path: Path | None = None, num_threads: int = 1) -> Model:
-    """Load a ``.tflite`` or ``.keras`` file as a ``Model``; raises ModelLoadError with the reason."""
-    fmt = FORMATS.get(model_path.suffix.lower())
-    if fmt is None:
-        raise ModelLoadError(f"unsupported model file {model_path.name}: expected .tflite or .keras")
+    """Load a model file of any format in ``runtimes.FORMATS`` as a ``Model``; ModelLoadError with the reason."""
+    model_format = format_of(model_path)
+    fmt = model_format.name
     if not model_path.is_file():
         raise ModelLoadError(f"no such model file: {model_path}")
-    runtime = load_runtime(model_path, num_threads)
+    runtime = model_format.load(model_path, num_threads)
     beside = model_path.parent / MANIFEST_NAME
     if beside.is_file() and labels_path is None:
         manifest = Manifest.load(model_path.parent)

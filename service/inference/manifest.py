@@ -28,6 +28,8 @@ class Manifest:
     files: dict[str, str]  # format -> file name, e.g. {"tflite": "model.tflite", "keras": "model.keras"}
     directory: Path
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Divides the logits before the softmax so scores are calibrated probabilities (fitted on held-out data).
+    temperature: float = 1.0
 
     @classmethod
     def load(cls, directory: Path) -> Manifest:
@@ -51,6 +53,7 @@ class Manifest:
                 files=dict(raw["files"]),
                 directory=directory,
                 raw=raw,
+                temperature=float(raw.get("calibration", {}).get("temperature", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"invalid manifest in {directory}: missing or bad field {exc}") from exc
@@ -58,12 +61,22 @@ class Manifest:
             raise ModelLoadError(f"{directory}: unknown preprocessing {manifest.preprocessing!r}")
         if manifest.output not in ("logits", "probabilities"):
             raise ModelLoadError(f"{directory}: output must be 'logits' or 'probabilities'")
+        if not manifest.temperature > 0:
+            raise ModelLoadError(f"{directory}: calibration.temperature must be positive")
         return manifest
 
     @property
     def image_size(self) -> tuple[int, int]:
         """(height, width) of the network input."""
         return self.input_shape[0], self.input_shape[1]
+
+    @property
+    def input_range(self) -> tuple[float, float]:
+        """(low, high) of the network input's values, so that a picture of it can be drawn."""
+        declared = self.raw.get("input", {}).get("range")
+        if isinstance(declared, (list, tuple)) and len(declared) == 2:
+            return float(declared[0]), float(declared[1])
+        return (0.0, 1.0) if self.preprocessing == "mnist" else (0.0, 255.0)
 
     def summary(self) -> dict[str, Any]:
         """The public description served by ``/api/v1/models``."""
@@ -75,5 +88,7 @@ class Manifest:
             "preprocessing": self.raw.get("preprocessing", {"kind": self.preprocessing}),
             "output": self.output,
             "metrics": self.raw.get("metrics", {}),
+            "calibration": self.raw.get("calibration"),
+            "ood": self.raw.get("ood"),
             "created": self.raw.get("created"),
         }

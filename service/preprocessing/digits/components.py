@@ -1,0 +1,107 @@
+"""Which ink is the digit: the connected pieces of the mask that belong together, without specks, the page's
+edges or the table's rim."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# A digit that touches the image's edge was cropped tightly, so it is large: its box's longer side is at least
+# this fraction of the image's short side (smaller things at the edge are slivers of page rim or rule).
+TIGHT_CROP_MIN_SIDE = 0.25
+# A free-standing component is taken for the digit over a larger one touching the border if it is at least
+# this fraction of the larger one's area (specks around a tightly cropped digit are far smaller).
+FREE_OVER_BORDER = 0.15
+# A band (page edge, shadow's rim) is nearly straight: its smallest enclosing rectangle is at most this fraction
+# as wide as it is long.
+BAND_MAX_BULGE = 0.2
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width in pixels: twice the distance-transform value along the strokes' ridges."""
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # ink up to the edge is bounded
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 3)
+    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (padded > 0)
+    values = dist[ridge]
+    return float(2.0 * np.median(values)) if values.size else 0.0
+
+
+def is_band(component: np.ndarray, shape: tuple[int, int]) -> bool:
+    """True for a long, thin component (``component``: its 0/255 crop): a paper edge, a shadow's rim, a rule.
+
+    It spans half the image or more, its strokes are thinner than 4 % of its length, and it is nearly straight
+    (its smallest enclosing rectangle is thin): a digit drawn with a thin pen is as long and as thin, but it
+    curves. Only a piece that also runs off the picture is taken for one (``keep_digit``): a thin pen's long
+    straight stroke (a 1's stem) ends inside the picture.
+    """
+    h, w = shape
+    ch, cw = component.shape
+    if cw < 0.5 * w and ch < 0.5 * h:
+        return False
+    if stroke_width(component) >= 0.04 * max(ch, cw):
+        return False
+    ys, xs = np.nonzero(component)
+    _, (rw, rh), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+    return min(rw, rh) <= BAND_MAX_BULGE * max(rw, rh)
+
+
+def _touches_border(stats_row: np.ndarray, shape: tuple[int, int]) -> bool:
+    x, y, bw, bh, _ = stats_row
+    return bool(x <= 0 or y <= 0 or x + bw >= shape[1] or y + bh >= shape[0])
+
+
+def keep_digit(mask: np.ndarray) -> np.ndarray:
+    """Keep the digit's strokes: the largest component and the sizeable ones near it; drop specks and edges."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return mask
+    h, w = mask.shape
+    def band(i: int) -> bool:
+        x, y, bw, bh, _ = stats[i]
+        return _touches_border(stats[i], (h, w)) and is_band(
+            np.where(labels[y : y + bh, x : x + bw] == i, 255, 0).astype(np.uint8), (h, w))
+
+    biggest = stats[1:, cv2.CC_STAT_AREA].max()
+    candidates = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.1 * biggest and not band(i)]
+    if not candidates:
+        # Only long thin things: a long thin digit (a "1") stands free, a page edge or a rule runs off the image.
+        candidates = [i for i in range(1, count) if not _touches_border(stats[i], (h, w))]
+        if not candidates:
+            return np.zeros_like(mask)
+    areas = stats[candidates, cv2.CC_STAT_AREA]
+    order = [candidates[i] for i in np.argsort(areas)[::-1]]
+    main = order[0]
+    # A blob that touches the border is usually the table, a shadow's edge or the page's edge, not the digit;
+    # but a digit cropped tightly touches it too, and then the specks around it must not win.
+    for idx in order:
+        if stats[idx, cv2.CC_STAT_AREA] < FREE_OVER_BORDER * areas.max():
+            break
+        if not _touches_border(stats[idx], (h, w)):
+            main = idx
+            break
+    if _touches_border(stats[main], (h, w)) and max(stats[main, cv2.CC_STAT_HEIGHT], stats[main, cv2.CC_STAT_WIDTH]) < (
+        TIGHT_CROP_MIN_SIDE * min(h, w)
+    ):
+        return np.zeros_like(mask)  # a sliver at the edge (page rim, a rule's end), not a tightly cropped digit
+    keep = np.zeros(count, dtype=bool)
+    keep[main] = True
+    # Grow the digit with the other strokes of the same figure (a 5's flag, a 4's stem, a 1's foot, a thin stroke
+    # broken where the pen lifted): every sizeable piece near the figure's box, until no more join, so a chain of
+    # pieces joins however it was cut. Bands (page edges, shadows' rims) and pieces at the border stay out.
+    marea = stats[main, cv2.CC_STAT_AREA]
+    inner = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= max(4, 0.05 * marea)
+             and not _touches_border(stats[i], (h, w)) and (i in candidates or not band(i))]
+    bx, by, bw, bh = stats[main, :4].astype(float)
+    grown = True
+    while grown:
+        grown = False
+        margin = 0.25 * max(bw, bh) + 2
+        for idx in inner:
+            x, y, cw, ch, _ = stats[idx]
+            if keep[idx]:
+                continue
+            if x < bx + bw + margin and x + cw > bx - margin and y < by + bh + margin and y + ch > by - margin:
+                keep[idx] = grown = True
+                nx, ny = min(bx, x), min(by, y)
+                bx, by, bw, bh = nx, ny, max(bx + bw, x + cw) - nx, max(by + bh, y + ch) - ny
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
