@@ -39,6 +39,10 @@ logger_class = "service.logs.GunicornLogger"
 access_log_format = ACCESS_FORMAT
 
 _own_metrics_dir: str | None = None
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so two instances of a user
+# share it and stopping one deletes the other's. Off unless CLASSIFIER_CONTROL_SOCKET names a path for this one.
+control_socket = _settings.control_socket
+control_socket_disable = not _settings.control_socket
 
 
 def on_starting(server):

@@ -72,7 +72,10 @@ class Settings:
     workers: int = field(
         default=2, metadata={"doc": "gunicorn worker processes (each loads every model).", "env": ("WEB_CONCURRENCY",)}
     )
-    worker_class: str = field(default="gthread", metadata={"doc": "gunicorn worker class."})
+    worker_class: str = field(
+        default="service.http_worker.BufferingThreadWorker",
+        metadata={"doc": "gunicorn worker class (the default is gthread that buffers whole requests first)."},
+    )
     threads: int = field(default=4, metadata={"doc": "Threads per gunicorn worker (gthread)."})
     timeout: int = field(default=60, metadata={"doc": "Seconds before a silent worker is killed and restarted."})
     graceful_timeout: int = field(default=20, metadata={"doc": "Seconds a worker gets to finish on shutdown."})
@@ -108,6 +111,28 @@ class Settings:
     admin_token: str = field(
         default="",
         metadata={"doc": "Bearer token for training, cancelling and promoting; empty: only loopback clients may."},
+    )
+    max_decoded_bytes: int = field(
+        default=24 * 1024 * 1024,
+        metadata={"doc": "Largest decoded image in bytes (width x height x channels x bytes per sample), from the header."},
+    )
+    request_timeout: float = field(
+        default=10.0, metadata={"doc": "Seconds a request may take from its arrival (queueing included); then 503."}
+    )
+    header_timeout: float = field(
+        default=10.0, metadata={"doc": "Seconds a client has to send the request line and headers; then 408."}
+    )
+    body_timeout: float = field(
+        default=60.0, metadata={"doc": "Seconds a client has to send the request body after its headers; then 408."}
+    )
+    control_socket: str = field(
+        default="",
+        metadata={"doc": "Path of gunicorn's control socket for this instance; empty: none (the default path is "
+                         "shared by every instance of a user)."},
+    )
+    worker_buffer_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata={"doc": "Request bytes one worker buffers for clients still sending; beyond, new uploads get 503."},
     )
 
     @classmethod

@@ -98,3 +98,10 @@ class Conflict(ServiceError):
 class JobNotFound(ServiceError):
     status = 404
     code = "job_not_found"
+
+
+class RequestTimeout(ServiceError):
+    """The per-request time limit ran out (typically while waiting for a free thread): retry later."""
+
+    status = 503
+    code = "request_timeout"

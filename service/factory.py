@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     """
     from service.api import metrics, register_blueprints, request_ids
     from service.api.errors import register_error_handlers
+    from service.api.limits import register_request_limits
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
@@ -38,5 +39,6 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     register_error_handlers(app)
     request_ids.init_app(app)
     metrics.init_app(app, registry)
+    register_request_limits(app, settings.request_timeout)
     register_blueprints(app)
     return app

@@ -107,3 +107,47 @@ def test_rgb_input_is_squashed_rgb_float():
     assert out.shape == (30, 40, 3) and out.dtype == np.float32
     assert out[..., 0].min() == 200 and out[..., 2].max() == 0
     assert to_rgb_input(np.zeros((5, 5), np.uint8), (8, 8)).shape == (8, 8, 3)
+
+
+def test_decoded_bytes_limit_counts_bit_depth_and_channels_from_the_header():
+    """A 16-bit RGBA 6000x6000 PNG (36 Mpx, under the pixel limit) would decode to 288 MB: refused unread."""
+    from tests.images import png_header_only
+
+    with pytest.raises(PayloadTooLarge, match=r"288,000,000 bytes .*4 channels of 16 bits.*25,165,824 decoded bytes"):
+        decode_image(png_header_only(6000, 6000, bits=16, colour_type=6))
+    # The same size in 8-bit gray needs 36 MB for a grayscale decode: over a 30 MB limit, under a 40 MB one.
+    with pytest.raises(PayloadTooLarge):
+        decode_image(png_header_only(6000, 6000, bits=8, colour_type=0), grayscale=True, max_decoded_bytes=30_000_000)
+    with pytest.raises(InvalidImage):  # passes the limit, then fails on the missing pixels
+        decode_image(png_header_only(6000, 6000, bits=8, colour_type=0), grayscale=True, max_decoded_bytes=40_000_000)
+
+
+def test_jpeg_decoded_bytes_are_counted_at_the_reduced_scale():
+    data = encode(np.dstack([gradient(800, 1000)] * 3), ".jpg")
+    with pytest.raises(PayloadTooLarge):
+        decode_image(data, max_decoded_bytes=800 * 1000 * 3 - 1)
+    assert decode_image(data, min_side=180, max_decoded_bytes=200 * 250 * 3).shape == (200, 250, 3)
+
+
+def test_large_png_is_reduced_by_area_average_when_the_caller_needs_fewer_pixels():
+    image = np.random.default_rng(0).integers(0, 255, (1600, 2002), np.uint8)
+    decoded = decode_image(encode(image, ".png"), grayscale=True, min_side=320)
+    assert decoded.shape == (400, 500)  # 1/4 keeps >= 320; the 2 odd columns are dropped
+    expected = cv2.resize(image[:, :2000], (500, 400), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(decoded, expected)
+
+
+@pytest.mark.parametrize("bits, colour_type, row, extra", [
+    (16, 6, b"\x00\x00\x00\x00\x00\x00\x80\x00" * 4, b""),  # 16-bit RGBA, half-transparent black
+    (8, 4, b"\x00\x80" * 4, b""),  # gray + alpha
+    (16, 4, b"\x00\x00\x80\x00" * 4, b""),  # 16-bit gray + alpha
+    (8, 3, b"\x00" * 4, b"PLTE"),  # palette with a transparent entry
+])
+def test_transparent_pngs_of_every_colour_model_composite_on_white(bits, colour_type, row, extra):
+    from tests.images import png, png_chunk
+
+    chunks = png_chunk(b"PLTE", b"\x00\x00\x00") + png_chunk(b"tRNS", b"\x80") if extra else b""
+    decoded = decode_image(png(4, 4, bits, colour_type, row, chunks), grayscale=True)
+    assert decoded.shape == (4, 4) and 120 <= int(decoded[0, 0]) <= 135  # black at half opacity on white: mid gray
+    big = decode_image(png(4, 4, bits, colour_type, row, chunks))
+    assert big.shape == (4, 4, 3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from flask import g
 
+from service import deadline
 from service.api import settings
 from service.errors import BadRequest, PayloadTooLarge, ServiceError
 from service.inference import Model, Prediction
@@ -26,13 +27,16 @@ def classify_images(model: Model, images: list[bytes]) -> list[Prediction]:
     """Encoded JPEG/PNG images -> one prediction each, in order; an error names the image it is about."""
     g.model = model
     check_batch_size(len(images))
-    max_pixels = settings().max_pixels
+    max_pixels, max_decoded_bytes = settings().max_pixels, settings().max_decoded_bytes
     inputs = []
     for number, data in enumerate(images, 1):
         try:
-            inputs.append(model.prepare(data, max_pixels))
+            deadline.check(f"decoding image {number} of {len(images)}")
+            inputs.append(model.prepare(data, max_pixels, max_decoded_bytes))
         except ServiceError as exc:
             if len(images) == 1:
+                raise
+            if exc.status >= 500:  # the time limit: not about this image
                 raise
             raise ServiceError(f"image {number} of {len(images)}: {exc.message}", status=exc.status,
                                code=exc.code) from exc

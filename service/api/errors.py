@@ -53,10 +53,27 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         return error_response(status, _CODES.get(status, "http_error"), message, headers)
 
+    for parse_error in _server_parse_errors():
+        @app.errorhandler(parse_error)
+        def malformed_request(exc: Exception) -> Response:
+            # The server found the body malformed while the view read it (e.g. a bad chunk size): the client's fault.
+            message = f"the request body is malformed: {exc}"
+            log.warning("%s %s -> 400 %s", request.method, request.path, message)
+            return error_response(400, "bad_request", message, {"Connection": "close"})
+
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Response:
         log.error("%s %s -> 500 unexpected error", request.method, request.path, exc_info=exc)
         return error_response(500, "internal_error", "internal server error; the incident was logged")
+
+
+def _server_parse_errors() -> tuple[type[Exception], ...]:
+    """gunicorn's own exception for a malformed request, when the app runs under gunicorn."""
+    try:
+        from gunicorn.http.errors import ParseException
+    except ImportError:
+        return ()
+    return (ParseException,)
 
 
 def _http_message(exc: HTTPException) -> str:

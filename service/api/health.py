@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from service import lifecycle
 from service.api import registry
 
 bp = Blueprint("health", __name__)
@@ -17,9 +18,11 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     reg = registry()
-    body = {"status": "ready" if reg.ready else "not ready", "models": reg.names()}
+    stopping = lifecycle.draining()
+    ready = reg.ready and not stopping
+    body = {"status": "ready" if ready else "stopping" if stopping else "not ready", "models": reg.names()}
     if reg.errors:
         body["errors"] = reg.errors  # also failed versions while the others serve (status 200)
     response = jsonify(body)
-    response.status_code = 200 if reg.ready else 503
+    response.status_code = 200 if ready else 503
     return response

@@ -26,7 +26,7 @@ def classify() -> Response:
     include = include_options(request.args.get("include")) if request.query_string else frozenset()
     try:
         data = multipart_image(request, check_extension=True)
-        prediction = model.classify_bytes(data, settings().max_pixels)
+        prediction = model.classify_bytes(data, settings().max_pixels, settings().max_decoded_bytes)
     except (BadRequest, UnsupportedMediaType) as exc:
         raise ServiceError(exc.message, status=404, code=exc.code) from exc
     shown = shown_input(prediction, model.manifest.input_range, include)

@@ -45,7 +45,7 @@ def predict() -> Response:
     include = include_options(request.args.get("include")) if request.query_string else frozenset()
     images = request_images(request)
     if len(images) == 1:
-        prediction = model.classify_bytes(images[0], settings().max_pixels)
+        prediction = model.classify_bytes(images[0], settings().max_pixels, settings().max_decoded_bytes)
         if not prediction.recognised:
             refusal = _refusal(model, prediction, include)
             refusal.details.update(model=model.name, version=model.manifest.version)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from service.errors import BadRequest, InvalidImage, UnsupportedMediaType
+from service.errors import BadRequest, InvalidImage, PayloadTooLarge, UnsupportedMediaType
 
 RAW_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "application/octet-stream"})
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg"})
+# RFC 2046 section 5.1.1: 1 to 70 characters from a small ASCII set, not ending with a space.
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
 def multipart_image(request: Request, check_extension: bool = False) -> bytes:
@@ -50,8 +54,10 @@ def _image_parts(request: Request) -> Iterator[tuple[str, bytes]]:
     boundary = params.get("boundary") if mimetype.lower() == "multipart/form-data" else None
     if not boundary:
         return
-    decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=request.max_form_parts)
-    decoder.receive_data(request.get_data(cache=False))
+    if not _BOUNDARY.fullmatch(boundary):
+        raise BadRequest("the multipart boundary is malformed: 1 to 70 ASCII letters, digits or '()+_,-./:=? '")
+    decoder = MultipartDecoder(boundary.encode("ascii"), max_parts=request.max_form_parts)
+    decoder.receive_data(read_body(request))
     decoder.receive_data(None)
     filename: str | None = None
     chunks: list[bytes] = []
@@ -72,6 +78,24 @@ def _image_parts(request: Request) -> Iterator[tuple[str, bytes]]:
                     filename = None
     except ValueError:
         return
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(
+            f"the form has more than {request.max_form_parts:,} parts; send the image in the field 'image'"
+        ) from None
+
+
+def read_body(request: Request) -> bytes:
+    """The whole request body; 413 when it is over the limit, also for a chunked body (no Content-Length).
+
+    Why: for a body without Content-Length, werkzeug stops reading at ``MAX_CONTENT_LENGTH`` and returns the
+    truncated bytes silently, which then read as a corrupt image.
+    """
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(data) >= limit:
+        if request.environ["wsgi.input"].read(1):
+            raise PayloadTooLarge(f"the request body is larger than the limit of {limit:,} bytes")
+    return data
 
 
 def request_images(request: Request) -> list[bytes]:
@@ -97,7 +121,7 @@ def request_image(request: Request) -> bytes:
             f"Content-Type {shown} is not supported; send image/png, image/jpeg, application/octet-stream "
             "or multipart/form-data with the field 'image'"
         )
-    data = request.get_data(cache=False)
+    data = read_body(request)
     if not data:
         raise InvalidImage("the request body is empty; send the image bytes")
     return data

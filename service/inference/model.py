@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service import deadline
 from service.errors import BadRequest, ModelLoadError
 from service.inference.batching import MicroBatcher
 from service.inference.gate import DigitGate
@@ -87,11 +88,13 @@ class Model:
     def labels(self) -> tuple[str, ...]:
         return self.manifest.labels
 
-    def decode(self, data: bytes, max_pixels: int) -> np.ndarray:
+    def decode(self, data: bytes, max_pixels: int, max_decoded_bytes: int | None = None) -> np.ndarray:
         """Decode at the cheapest resolution this model's preprocessing can use."""
         if self.manifest.preprocessing == "mnist":
-            return decode_image(data, max_pixels=max_pixels, grayscale=True, min_side=WORK_SIDE)
-        return decode_image(data, max_pixels=max_pixels, min_side=min(self.manifest.image_size))
+            return decode_image(data, max_pixels=max_pixels, grayscale=True, min_side=WORK_SIDE,
+                                max_decoded_bytes=max_decoded_bytes)
+        return decode_image(data, max_pixels=max_pixels, min_side=min(self.manifest.image_size),
+                            max_decoded_bytes=max_decoded_bytes)
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """Decoded image -> one network input of the manifest's shape (float32)."""
@@ -99,9 +102,9 @@ class Model:
             return to_mnist(image).reshape(self.manifest.input_shape)
         return to_rgb_input(image, self.manifest.image_size)
 
-    def prepare(self, data: bytes, max_pixels: int) -> np.ndarray:
+    def prepare(self, data: bytes, max_pixels: int, max_decoded_bytes: int | None = None) -> np.ndarray:
         """Bytes -> network input: decode once, preprocess once."""
-        return self.preprocess(self.decode(data, max_pixels))
+        return self.preprocess(self.decode(data, max_pixels, max_decoded_bytes))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, *input_shape) float32 -> (N, classes) calibrated probabilities."""
@@ -159,9 +162,11 @@ class Model:
         probabilities = self.calibrated(outputs)
         return [self.to_prediction(p, x, o) for p, x, o in zip(probabilities, inputs, outputs, strict=True)]
 
-    def classify_bytes(self, data: bytes, max_pixels: int) -> Prediction:
+    def classify_bytes(self, data: bytes, max_pixels: int, max_decoded_bytes: int | None = None) -> Prediction:
         """One request's image: decoded and preprocessed here, classified with concurrent requests if batching."""
-        x = self.prepare(data, max_pixels)
+        deadline.check("decoding the image")
+        x = self.prepare(data, max_pixels, max_decoded_bytes)
+        deadline.check("running the model")
         if self._batcher is None:
             return self.classify([x])[0]
         return self.to_prediction(self._batcher(x), x)
