@@ -170,6 +170,7 @@ def test_kserve_v1_client(server, mnist_tensor):
     async def run():
         client = _kserve("v1")
         try:
+            assert await client.is_server_live(server.url) is True
             ready = await client.is_model_ready(server.url, "mnist")
             answer = await client.infer(server.url, {"instances": mnist_tensor.tolist()}, model_name="mnist")
             return ready, answer

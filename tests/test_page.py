@@ -13,10 +13,16 @@ STATIC = REPO_ROOT / "static"
 
 @pytest.mark.parametrize(("path", "marker"), [("/", b"Draw a digit"), ("/train", b"Training at a glance")])
 def test_pages_are_served(client, path, marker):
-    response = client.get(path)
+    response = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})  # a browser
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert marker in response.data
+
+
+def test_root_answers_kserve_v1_liveness_to_api_clients(client):
+    response = client.get("/", headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "alive"}
 
 
 @pytest.mark.parametrize("name", ["page.css", "classify.js", "train.js"])

@@ -152,7 +152,7 @@ SCHEMAS = {
 }
 
 
-PATH_EXAMPLES = {"name": "mnist", "version": "1", "path": "index.css", "filename": "x"}
+PATH_EXAMPLES = {"name": "mnist", "version": "1", "path": "index.css", "filename": "x", "key": "0ed667ed6e9e485a"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -246,6 +246,55 @@ def _tfs_paths() -> dict[str, Any]:
     return paths
 
 
+PRIVILEGED = {"401": "CLASSIFIER_ADMIN_TOKEN is set and no bearer token was sent",
+              "403": "a wrong token, or (without a token configured) a client that is not on loopback"}
+JOB = {"type": "object", "required": ["key", "status"], "properties": {
+    "key": {"type": "string"}, "status": {"type": "string",
+                                          "enum": ["queued", "running", "success", "failed", "cancelled"]},
+    "current_epoch": {"type": ["integer", "null"]}, "epochs": {"type": ["integer", "null"]},
+    "current_loss": {"type": ["number", "null"]}, "history": {"type": "array"},
+    "message": {"type": ["object", "string", "null"]}, "model": {"type": ["object", "null"]},
+    "error": {"type": ["string", "null"]}}}
+TRAIN_CONFIG = {"required": True, "content": {JSON: {"schema": {"type": "object", "description": (
+    "dataset, dataset_args, model, network, network_args, train_args {batch_size, epochs, ...}, save_weights, "
+    "promote (if_better | always | never)")}}}}
+
+
+def _training_paths() -> dict[str, Any]:
+    """Training jobs and promotion (privileged: a bearer token, or loopback without one)."""
+    started = {"description": "accepted: the job is queued", "content": {JSON: {"schema": {
+        "type": "object", "required": ["key", "status_url"], "properties": {
+            "key": {"type": "string"}, "message": {"type": "string"}, "status_url": {"type": "string"}}}}}}
+    post_train = _op("Start a training job from a config", "training", started,
+                     {**PRIVILEGED, "413": "body too large", "415": "not JSON", "422": "invalid config fields"},
+                     TRAIN_CONFIG)
+    post_train["responses"]["202"] = post_train["responses"].pop("200")
+    brief = _op("Retrain the digit model; {accuracy} when it ends, or 202 with Prefer: respond-async", "training",
+                _json({"type": "object", "properties": {"accuracy": {"type": "number"}}}),
+                {**PRIVILEGED, "415": "not JSON", "422": "invalid fields"},
+                {"required": False, "content": {JSON: {"schema": {"type": "object", "properties": {
+                    "epochs": {"type": "integer"}, "batch_size": {"type": "integer"}, "network": {"type": "string"}}}}}})
+    brief["responses"]["202"] = started
+    return {
+        "/api/v1/train": {
+            "post": post_train,
+            "get": _op("Training jobs, newest first", "training", _json({"type": "object", "properties": {
+                "jobs": {"type": "array", "items": JOB}}})),
+        },
+        "/api/v1/train/{key}": {
+            "get": _op("One job: status, progress, history, result", "training", _json(JOB), {"404": "unknown key"},
+                       params=["key"]),
+            "delete": _op("Cancel a queued or running job", "training", _json(JOB),
+                          {**PRIVILEGED, "404": "unknown key", "409": "the job has already ended"}, params=["key"]),
+        },
+        "/train": {"post": brief},
+        "/api/v1/models/{name}/versions/{version}/promote": {"post": _op(
+            "Make a version the default (also how to roll back)", "training", _json({"type": "object"}),
+            {**PRIVILEGED, "404": "unknown model or version", "409": "the version cannot be served"},
+            params=["name", "version"])},
+    }
+
+
 def document() -> dict[str, Any]:
     """The whole OpenAPI document (a new dict each call)."""
     ready = {"type": "object", "properties": {"status": {"type": "string"},
@@ -273,7 +322,10 @@ def document() -> dict[str, Any]:
         "/metrics": {"get": _op("Prometheus metrics (all workers)", "operations", {
             "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}})},
         "/openapi.json": {"get": _op("This document", "operations", _json({"type": "object"}))},
-        "/": {"get": _op("The page for people: draw, upload or photograph an image", "page", TEXT)},
+        "/": {"get": _op("The page for people (a browser, Accept: text/html); for API clients KServe v1's liveness",
+                         "page", {"description": "OK", "content": {
+                             "text/html": {"schema": {"type": "string"}},
+                             JSON: {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}})},
         "/train": {"get": _op("The training page: models, versions, runs and their curves", "page", TEXT)},
         "/docs/": {"get": _op("Swagger UI for this document (served from the package, no CDN)", "operations", TEXT)},
         "/docs/{path}": {"get": _op("Swagger UI's static files", "operations", {
@@ -291,6 +343,8 @@ def document() -> dict[str, Any]:
         **_v2_model_paths(),
         **_tfs_paths(),
     }
+    for path, item in _training_paths().items():
+        paths.setdefault(path, {}).update(item)
     paths["/mnist/classify"]["post"]["parameters"] = [INCLUDE]
     return {
         "openapi": "3.1.0",
@@ -301,7 +355,7 @@ def document() -> dict[str, Any]:
                            "Inference Protocol and TensorFlow Serving REST. Every response carries X-Request-ID.",
         },
         "tags": [{"name": "native"}, {"name": "kserve-v2"}, {"name": "tfserving"}, {"name": "operations"},
-                 {"name": "page"}],
+                 {"name": "page"}, {"name": "training"}],
         "paths": paths,
         "components": {"schemas": SCHEMAS},
     }
