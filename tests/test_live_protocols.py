@@ -82,7 +82,8 @@ def test_triton_live_ready_and_metadata(triton):
     assert triton.is_server_live() and triton.is_server_ready()
     assert triton.is_model_ready("mnist")
     meta = triton.get_model_metadata("mnist")
-    assert meta["name"] == "mnist" and meta["versions"] == ["1"]
+    shipped = sorted((d.name for d in (MODELS_DIR / "mnist").iterdir() if d.name.isdigit()), key=int, reverse=True)
+    assert meta["name"] == "mnist" and meta["versions"] == shipped
     assert {"name": "input", "datatype": "FP32", "shape": [-1, 28, 28, 1]} in meta["inputs"]
     assert triton.get_server_metadata()["extensions"] == ["binary_tensor_data", "classification"]
 
