@@ -71,7 +71,7 @@ def render(results: dict) -> str:
     if results.get("restarts"):
         lines += ["", "## Restarts during the run", ""]
         lines += [f"- {r['at']} {r['server']}: {r['why']}; restarted on the same port" for r in results["restarts"]]
-    lines += ["", "## Targets (issue 5)", ""] + targets(results)
+    lines += ["", "## Targets", ""] + targets(results)
     lines += ["", "## Why targets are missed", ""] + why(results)
     return "\n".join(lines) + "\n"
 

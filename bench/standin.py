@@ -1,7 +1,7 @@
 """Build stand-in models (same input shapes and manifests as the real ``mnist`` and ``flowers``) for the benchmark.
 
 Why: the benchmark measures the request path, not accuracy, and must run before (or without) the trained models.
-The networks mirror the briefs' architectures (a small digit CNN; the TF-tutorial flowers CNN with rescaling inside)
+The networks mirror the shipped models' architectures (a small digit CNN; the TF-tutorial flowers CNN with rescaling inside)
 with untrained weights, exported to .keras and .tflite next to a manifest the service reads unchanged.
 
     .venv/bin/python -m bench.standin --out bench/.work/standin-models

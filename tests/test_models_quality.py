@@ -51,7 +51,7 @@ def test_mnist_test_accuracy_at_least_99_4():
     assert accuracy == pytest.approx(model.manifest.raw["metrics"]["test_accuracy"], abs=0.01)
 
 
-# Issue 3's bar for the shipped flowers model (the brief's reference CNN and flowers_cnn reach about 74-75%).
+# The floor for the shipped flowers model (the reference flowers_cnn reaches about 74-75%).
 FLOWERS_FLOOR = 85.0
 
 

@@ -1,5 +1,6 @@
-"""Training over HTTP: ``/api/v1/train`` (queue a run from a JSON config, watch it, list, cancel) and the brief's
-``POST /train``. Runs never happen in a web worker: this only writes records and hands keys to an executor."""
+"""Training over HTTP: ``/api/v1/train`` (queue a run from a JSON config, watch it, list, cancel) and the
+``POST /train`` of the original challenge service. Runs never happen in a web worker: this only writes records and
+hands keys to an executor."""
 
 from __future__ import annotations
 
