@@ -20,7 +20,7 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from service.api import registry
 from service.api.batches import check_batch_size, classify_images, classify_tensor
@@ -64,9 +64,7 @@ def ready() -> Response:
 
 
 def _model(name: str, version: str | None) -> Model:
-    model = model_version(registry(), name, version)
-    g.model = model
-    return model
+    return model_version(registry(), name, version)
 
 
 @bp.get("/models/<name>")

@@ -7,6 +7,8 @@ failed to load is END (never served; its reason is kept).
 
 from __future__ import annotations
 
+from flask import g
+
 from service.inference import Model, ModelRegistry
 from service.inference.registry import AVAILABLE as SERVED
 from service.inference.registry import LOADING as BEING_LOADED
@@ -22,5 +24,8 @@ def served_versions(registry: ModelRegistry, name: str) -> list[tuple[str, str]]
 
 
 def model_version(registry: ModelRegistry, name: str, version: str | None) -> Model:
-    """The model that serves ``name`` at ``version`` (None: the default one); ModelNotFound names what exists."""
-    return registry.get(name, version)
+    """The model that serves ``name`` at ``version`` (None: the default one), recorded for the request's metrics;
+    ModelNotFound names what exists."""
+    model = registry.get(name, version)
+    g.model = model
+    return model

@@ -15,7 +15,7 @@ import binascii
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from service.api import registry
 from service.api.batches import classify_images, classify_tensor
@@ -27,9 +27,7 @@ bp = Blueprint("tfserving", __name__, url_prefix="/v1/models")
 
 
 def _model(name: str, version: str | None) -> Model:
-    model = model_version(registry(), name, version)
-    g.model = model
-    return model
+    return model_version(registry(), name, version)
 
 
 @bp.get("/<name>")
