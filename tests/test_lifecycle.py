@@ -97,10 +97,15 @@ def test_two_workers_follow_versions_and_promotions(models, tmp_path, digit_png)
         ready = wait_for(lambda: (r := requests.get(server.url + "/readyz", timeout=5)).json().get("errors") and r,
                          10, "readiness to report version 4")
         assert ready.status_code == 200 and "checksum" in ready.json()["errors"]["mnist/4"]
-        detail = requests.get(server.url + "/api/v1/models/mnist", timeout=5).json()
-        states = {v["version"]: (v["state"], v["default"]) for v in detail["versions"]}
-        assert states == {"1": ("available", True), "2": ("available", False), "3": ("available", False),
-                          "4": ("failed", False)}
+        expected = {"1": ("available", True), "2": ("available", False), "3": ("available", False),
+                    "4": ("failed", False)}
+
+        def states() -> dict[str, tuple[str, bool]]:  # whichever worker answers: each follows within a poll
+            detail = requests.get(server.url + "/api/v1/models/mnist", timeout=5,
+                                  headers={"Connection": "close"}).json()
+            return {v["version"]: (v["state"], v["default"]) for v in detail["versions"]}
+
+        wait_for(lambda: all(states() == expected for _ in range(6)), 10, "both workers to list version 4 failed")
         missing = requests.post(server.url + "/predict?version=4", data=digit_png,
                                 headers={"Content-Type": "image/png"}, timeout=10)
         assert missing.status_code == 404 and "failed" in missing.json()["error"]

@@ -22,5 +22,7 @@ def test_peak_worker_rss_stays_under_300_mb(tmp_path):
         srv.stop()
     print("memory check:", report)
     assert report["statuses"]["png16-rgba-6000 (over the limit)"] == {413: 3}
-    assert all(set(counts) <= {200, 413} for counts in report["statuses"].values()), report["statuses"]
+    # 200, 413 (over a limit), or the digit model's "not a digit" (404 on /mnist/classify, 422 on /predict): these
+    # uploads are noise and gradients, not digits.
+    assert all(set(counts) <= {200, 404, 413, 422} for counts in report["statuses"].values()), report["statuses"]
     assert max(report["peak_rss_mb"].values()) <= 300, report["peak_rss_mb"]
