@@ -89,7 +89,7 @@ def test_half_written_version_is_failed_never_default_never_served(models, damag
     elif damage == "no_manifest":
         (bad / "manifest.json").unlink()
     else:
-        (bad / "model.keras").unlink()
+        (bad / "model.tflite").unlink()
     registry = ModelRegistry.from_directory(models)
     assert registry.ready and registry.default_version("mnist") == "1"
     states = {i.version: (i.state, i.reason) for i in registry.versions("mnist")}
@@ -104,6 +104,14 @@ def test_half_written_version_is_failed_never_default_never_served(models, damag
     registry.refresh()
     assert registry.get("mnist").manifest.version == "1"
     assert "names version 2, which is failed" in registry.errors["mnist/default"]
+
+
+def test_a_version_without_its_keras_copy_is_served(models):
+    # The container image leaves model.keras out: the TFLite weights alone serve.
+    (models / "mnist" / "1" / "model.keras").unlink(missing_ok=True)
+    registry = ModelRegistry.from_directory(models)
+    assert registry.get("mnist", "1").runtime_name == "tflite"
+    assert not registry.errors
 
 
 def test_repaired_version_loads_on_the_next_refresh(models):

@@ -69,12 +69,17 @@ def _version_signature(directory: Path) -> tuple:
 
 
 def load_version(directory: Path, num_threads: int = 1) -> Model:
-    """Load one version folder, refusing a half-written one: every listed file must exist, and match its
-    checksum when the manifest records one (``files_sha256``)."""
+    """Load one version folder, refusing a half-written one: the weights it serves must exist, and every file
+    present must match its checksum when the manifest records one (``files_sha256``).
+
+    Only the served weights must be there: the container image leaves out ``model.keras`` (training's copy) on
+    purpose, and a TFLite version serves without it.
+    """
     if not (directory / MANIFEST_NAME).is_file():
         raise ModelLoadError(f"{directory}: no {MANIFEST_NAME} (incomplete or not a model version)")
     manifest = Manifest.load(directory)
-    missing = [name for name in manifest.files.values() if not (directory / name).is_file()]
+    served = [manifest.files["tflite"]] if "tflite" in manifest.files else list(manifest.files.values())
+    missing = [name for name in served if not (directory / name).is_file()]
     if missing:
         raise ModelLoadError(f"{directory}: listed file(s) missing: {', '.join(missing)}")
     for name, expected in (manifest.raw.get("files_sha256") or {}).items():
