@@ -63,14 +63,10 @@ def ready() -> Response:
     return response
 
 
-def _model(name: str, version: str | None) -> Model:
-    return model_version(registry(), name, version)
-
-
 @bp.get("/models/<name>")
 @bp.get("/models/<name>/versions/<version>")
 def model_metadata(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     shape = list(model.manifest.input_shape)
     return jsonify(
         name=model.name,
@@ -87,14 +83,14 @@ def model_metadata(name: str, version: str | None = None) -> Response:
 @bp.get("/models/<name>/ready")
 @bp.get("/models/<name>/versions/<version>/ready")
 def model_ready(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     return jsonify(name=model.name, ready=True)
 
 
 @bp.post("/models/<name>/infer")
 @bp.post("/models/<name>/versions/<version>/infer")
 def infer(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     body, binary = _split_body()
     tensor = _single_input(body)
     predictions = _run(model, tensor, binary)

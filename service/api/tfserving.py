@@ -26,14 +26,10 @@ from service.inference import Model, Prediction
 bp = Blueprint("tfserving", __name__, url_prefix="/v1/models")
 
 
-def _model(name: str, version: str | None) -> Model:
-    return model_version(registry(), name, version)
-
-
 @bp.get("/<name>")
 @bp.get("/<name>/versions/<version>")
 def status(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     versions = [(v, state) for v, state in served_versions(registry(), name) if version in (None, v)]
     return jsonify(
         model_version_status=[
@@ -53,7 +49,7 @@ def _tensor_info(dtype: str, dims: list[int], name: str) -> dict[str, Any]:
 @bp.get("/<name>/metadata")
 @bp.get("/<name>/versions/<version>/metadata")
 def metadata(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     signature = {
         "inputs": {
             "input": _tensor_info("DT_FLOAT", [-1, *model.manifest.input_shape], "input:0"),
@@ -74,7 +70,7 @@ def metadata(name: str, version: str | None = None) -> Response:
 @bp.post("/<name>:predict")
 @bp.post("/<name>/versions/<version>:predict")
 def predict(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     body = _json_body()
     if "instances" in body:
         predictions = _classify(model, _as_list(body["instances"], "instances"))
@@ -94,7 +90,7 @@ def predict(name: str, version: str | None = None) -> Response:
 @bp.post("/<name>:classify")
 @bp.post("/<name>/versions/<version>:classify")
 def classify(name: str, version: str | None = None) -> Response:
-    model = _model(name, version)
+    model = model_version(registry(), name, version)
     body = _json_body()
     key = "examples" if "examples" in body else "instances"
     if key not in body:
