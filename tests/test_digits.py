@@ -352,3 +352,18 @@ def test_odd_images_do_not_crash(image: np.ndarray) -> None:
     out = digits.to_mnist(image)
     assert out.shape == (28, 28) and out.dtype == np.float32
     assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_thin_strokes_of_a_small_scan_reach_mnist_width():
+    """A 50-pixel scan of a ballpoint 0 (2-pixel strokes) must not reach the network as a faint hairline."""
+    scan = np.full((50, 50), 250, np.uint8)
+    cv2.ellipse(scan, (25, 25), (10, 20), 0, 0, 360, 30, 2)
+    bright = int((digits.to_mnist(scan) > 0.5).sum())
+    # An MNIST 0 has about 130 pixels over half brightness; the hairline left about 56.
+    assert bright >= 75, f"only {bright} pixels of the 0 are over half brightness: a hairline"
+
+
+def test_bold_small_digits_are_not_thickened():
+    digit = np.zeros((40, 30), np.uint8)
+    cv2.ellipse(digit, (15, 20), (10, 15), 0, 0, 360, 255, 6)
+    assert digits.thicken_small(digit) is digit

@@ -52,6 +52,7 @@ from service.preprocessing.digits.mnist import (  # noqa: F401
     small_inverted,
     crop,
     normalise_stroke,
+    thicken_small,
     fit_box,
     center_of_mass,
     center_mnist,

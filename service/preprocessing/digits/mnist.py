@@ -75,6 +75,24 @@ def normalise_stroke(digit: np.ndarray) -> np.ndarray:
     return crop(thinned)
 
 
+def thicken_small(digit: np.ndarray) -> np.ndarray:
+    """Widen the thin strokes of a small scan or drawing (gray, white on black) to MNIST's relative width.
+
+    A 50-pixel scan of a ballpoint digit has 2-pixel strokes; shrunk to MNIST's 20-pixel box they would be less
+    than one pixel wide and grey, which the network reads as another digit (an 8 as a 5). A grey-level dilation
+    keeps the scan's anti-aliased edges. Bold strokes are left alone: a small image has too few pixels to thin.
+    """
+    if not digit.any():
+        return digit
+    mask = np.where(digit > int(digit.max()) // 2, 255, 0).astype(np.uint8)
+    delta = int(round((STROKE_RATIO * max(digit.shape) - stroke_width(mask)) / 2))
+    if delta <= 0:
+        return digit
+    padded = cv2.copyMakeBorder(digit, delta, delta, delta, delta, cv2.BORDER_CONSTANT, value=0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * delta + 1, 2 * delta + 1))
+    return cv2.dilate(padded, kernel)
+
+
 def fit_box(digit: np.ndarray, box: int = MNIST_BOX) -> np.ndarray:
     """Scale (float32, area-averaged) so the longer side is ``box`` pixels, keeping the aspect ratio."""
     h, w = digit.shape
@@ -126,7 +144,7 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     if mnist_style:
         if gray.shape == (MNIST_SIZE, MNIST_SIZE):
             return gray.astype(np.float32) / 255.0
-        return center_mnist(crop(np.where(gray > 32, gray, 0).astype(np.uint8)))
+        return center_mnist(thicken_small(crop(np.where(gray > 32, gray, 0).astype(np.uint8))))
     digit = crop(photo_mask(gray))
     if not digit.any():
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
