@@ -86,6 +86,10 @@ class Settings:
     preimport: bool = field(
         default=True, metadata={"doc": "The gunicorn master imports the serving libraries before forking."}
     )
+    metrics: bool = field(
+        default=True,
+        metadata={"doc": "Count every request for Prometheus (GET /metrics); 0: no counting and no /metrics."},
+    )
     metrics_dir: str = field(
         default="",
         metadata={"doc": "Folder for Prometheus' multiprocess files; empty: a fresh temporary folder per server.",

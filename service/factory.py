@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.extensions["registry"] = registry
     register_error_handlers(app)
     request_ids.init_app(app)
-    metrics.init_app(app, registry)
+    if settings.metrics:
+        metrics.init_app(app, registry)
     register_request_limits(app, settings.request_timeout)
     register_blueprints(app)
     return app

@@ -1,5 +1,7 @@
 """The app factory and the settings it reads."""
 
+import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,12 @@ def test_settings_are_frozen(settings):
 def test_every_setting_is_documented():
     docs = Settings.documentation()
     assert docs and all(text for text in docs.values())
+
+
+def test_metrics_can_be_turned_off(settings, registry, digit_png):
+    app = create_app(replace(settings, metrics=False), registry)
+    client = app.test_client()
+    answer = client.post("/mnist/classify", data={"image": (io.BytesIO(digit_png), "d.png")})
+    assert answer.status_code == 200
+    assert client.get("/metrics").status_code == 404
+    assert Settings.from_env({"CLASSIFIER_METRICS": "0"}).metrics is False
