@@ -109,3 +109,22 @@ def test_non_digits_get_the_uniform_target() -> None:
     np.testing.assert_allclose(targets.numpy()[0], np.eye(10)[2])
     np.testing.assert_allclose(targets.numpy()[1], np.full(10, 0.1), rtol=1e-6)
     np.testing.assert_allclose(targets.numpy()[2], np.eye(10)[0])
+
+
+def test_energy_margin_loss_pushes_scores_apart():
+    import keras
+
+    from training.losses import EnergyMarginCrossEntropy
+
+    loss = EnergyMarginCrossEntropy(margin_in=7.0, margin_out=0.0, weight=0.1)
+    plain = keras.losses.CategoricalCrossentropy(from_logits=True)
+    digit = np.eye(10, dtype="float32")[[3]]
+    outlier = np.full((1, 10), 0.1, "float32")
+    confident = np.where(np.arange(10) == 3, 12.0, 0.0).astype("float32")[None]  # score ~12 >= 7: no margin
+    timid = np.where(np.arange(10) == 3, 2.0, 0.0).astype("float32")[None]  # score ~2.9 < 7
+    assert float(loss(digit, confident)) == pytest.approx(float(plain(digit, confident)), abs=1e-5)
+    margin = 0.1 * (7 - np.log(np.exp(2) + 9)) ** 2
+    assert float(loss(digit, timid)) == pytest.approx(float(plain(digit, timid)) + margin, rel=1e-4)
+    flat_low, flat_high = np.full((1, 10), -3.0, "float32"), np.full((1, 10), 1.0, "float32")
+    assert float(loss(outlier, flat_low)) == pytest.approx(float(plain(outlier, flat_low)), abs=1e-5)
+    assert float(loss(outlier, flat_high)) > float(plain(outlier, flat_high)) + 0.1

@@ -138,3 +138,13 @@ def test_synthetic_dataset_args_are_checked():
         assert field in message
     raw["dataset_args"]["synthetic"] = {"digits": 10, "negatives": 5}
     assert validate_config(raw).dataset_args["synthetic"] == {"digits": 10, "negatives": 5}
+
+
+def test_energy_margins_are_checked():
+    base = {"dataset": "MnistDataset", "dataset_args": {"image_size": [28, 28, 1]}, "model": "DigitModel",
+            "network": "cnn", "network_args": {}, "train_args": {"batch_size": 8, "epochs": 1}}
+    good = validate_config({**base, "train_args": {**base["train_args"], "energy_margins": [7.0, 0.0]}})
+    assert good.energy_margins == (7.0, 0.0) and good.energy_weight == 0.1
+    for bad in ([0.0, 7.0], [7.0], ["a", 1]):
+        with pytest.raises(InvalidConfig, match="energy_margins"):
+            validate_config({**base, "train_args": {**base["train_args"], "energy_margins": bad}})

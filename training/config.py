@@ -40,6 +40,7 @@ TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
     "label_smoothing": (NUMBER, False), "ema_momentum": (NUMBER, False), "cutmix": (NUMBER, False),
+    "energy_margins": (list, False), "energy_weight": (NUMBER, False),
 }
 TOP_LEVEL = ("dataset", "dataset_args", "model", "network", "network_args", "train_args", "save_weights",
              "filename", "version", "reference", "test_time_flip", "promote")
@@ -105,6 +106,16 @@ class TrainConfig:
         return float(self.train_args.get("cutmix", 0.0))
 
     @property
+    def energy_margins(self) -> tuple[float, float] | None:
+        """(digit's least, non-digit's most) log-sum-exp of the logits, for ``training.losses``; None: no margin."""
+        margins = self.train_args.get("energy_margins")
+        return (float(margins[0]), float(margins[1])) if margins else None
+
+    @property
+    def energy_weight(self) -> float:
+        return float(self.train_args.get("energy_weight", 0.1))
+
+    @property
     def seed(self) -> int:
         return int(self.train_args.get("seed", 0))
 
@@ -166,6 +177,14 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
         value = train_args.get(key)
         if _is(value, NUMBER) and not 0 <= value < 1:
             problems.add(f"train_args.{key}", f"must be in [0, 1), got {value}")
+    margins = train_args.get("energy_margins")
+    if isinstance(margins, list) and not (len(margins) == 2 and all(_is(m, NUMBER) for m in margins)
+                                          and margins[0] > margins[1]):
+        problems.add("train_args.energy_margins",
+                     f"must be [digit's least score, non-digit's most score] with the first larger, got {margins}")
+    value = train_args.get("energy_weight")
+    if _is(value, NUMBER) and not value > 0:
+        problems.add("train_args.energy_weight", f"must be > 0, got {value}")
     value = train_args.get("cutmix")
     if _is(value, NUMBER) and not 0 <= value <= 1:
         problems.add("train_args.cutmix", f"must be a share of batches in [0, 1], got {value}")

@@ -85,6 +85,7 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
 
     from training.augment import cutmix_some, one_hot_labels
     from training.callbacks import EpochHistory, TqdmProgress
+    from training.losses import EnergyMarginCrossEntropy
     from training.datasets import DATASETS
     from training.export import export, measure_variants, reference_figures
     from training.networks import build, with_test_time_flip
@@ -127,7 +128,11 @@ def train(config: TrainConfig, *, on_epoch: Callable[[dict[str, Any]], None] | N
             train_data = cutmix_some(train_data, config.cutmix, config.seed)
         train_data = train_data.prefetch(2)
         y_eval = np.eye(len(data.labels), dtype="float32")[data.y_eval]
-        loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
+        if config.energy_margins and has_non_digits:
+            loss = EnergyMarginCrossEntropy(*config.energy_margins, weight=config.energy_weight,
+                                            label_smoothing=config.label_smoothing)
+        else:
+            loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
