@@ -26,7 +26,7 @@ from tests.test_gunicorn import free_port
 
 REAL = SHARED_DATA / "real-digits"
 # What the shipped model holds (photos 99/101, drawings 43/43, scans 7/9), so a change that loses any is caught.
-FLOORS = {"photo": 0.98, "drawn": 0.97, "scan": 0.75}
+FLOORS = {"photo": 0.98, "drawn": 0.97, "scan": 0.95}
 MAX_PIXELS = 40_000_000
 
 pytestmark = pytest.mark.slow
@@ -111,7 +111,7 @@ def test_photos_and_drawings_of_other_things_are_not_digits(mnist_model):
     rng = np.random.default_rng(20261202)
     rendered = [encode(render_negative_kind(rng, [])[0]) for _ in range(200)]
     photo_rate, rendered_rate = refusal_rate(mnist_model, photos), refusal_rate(mnist_model, rendered)
-    # Measured with the shipped model: 96.9% of the 228 photos, 91.7% of the 300 renders (scribbles are the hardest).
+    # Measured with the shipped model (version 3): 96.9% of the 228 photos, 92.7% of 300 renders (scribbles: 79%).
     assert photo_rate >= 0.95, f"{photo_rate:.1%} of {len(photos)} photos refused"
     assert rendered_rate >= 0.90, f"{rendered_rate:.1%} of {len(rendered)} rendered non-digits refused"
 
