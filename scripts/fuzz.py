@@ -19,9 +19,9 @@ import atheris
 import cv2
 import numpy as np
 
-# Only this project's code and werkzeug's multipart parser are instrumented for coverage: instrumenting NumPy and
+# Only this project's code and the multipart parser are instrumented for coverage: instrumenting NumPy and
 # the rest slows every run for edges that do not depend on the input.
-with atheris.instrument_imports(include=["service", "werkzeug.sansio.multipart", "werkzeug.http"]):
+with atheris.instrument_imports(include=["service", "python_multipart", "werkzeug.http"]):
     from werkzeug.exceptions import HTTPException
     from werkzeug.wrappers import Request
 

@@ -7,7 +7,9 @@ import random
 import pytest
 from flask import Flask, request
 
-from service.api.uploads import FEED_BYTES, multipart_image, request_images
+from service.api.uploads import multipart_image, request_images
+
+STEP = 16 * 1024
 
 
 def form(boundary: bytes, *parts: bytes) -> bytes:
@@ -19,15 +21,15 @@ def form(boundary: bytes, *parts: bytes) -> bytes:
 
 
 def tricky_payload(size: int, boundary: bytes) -> bytes:
-    """Random bytes with line breaks and near-boundaries (the boundary without its last byte) at and around every
-    slice edge the decoder is fed, where a streaming parser is most likely to cut or drop bytes."""
+    """Random bytes with line breaks and near-boundaries (the boundary without its last byte) every ``STEP``
+    bytes: where a parser that searches for the boundary is most likely to cut or drop bytes."""
     rng = random.Random(0)
     data = bytearray(rng.randbytes(size))
     near = b"\r\n--" + boundary[:-1]
-    for edge in range(FEED_BYTES, size - 100, FEED_BYTES):
+    for edge in range(STEP, size - 100, STEP):
         for shift in (-len(near), -3, -1, 0, 1):
             start = edge + shift
-            data[start : start + len(near)] = near
+            data[start : start + len(near) + 1] = near + b"\x00"  # never completed into the boundary itself
         data[edge - 1 : edge + 1] = b"\r\n"
     return bytes(data)
 
@@ -37,7 +39,7 @@ def app() -> Flask:
     return Flask(__name__)
 
 
-@pytest.mark.parametrize("size", [10, FEED_BYTES - 1, FEED_BYTES, 5 * FEED_BYTES + 7, 1_200_000])
+@pytest.mark.parametrize("size", [10, STEP - 1, STEP, 5 * STEP + 7, 1_200_000])
 def test_the_image_arrives_byte_exact(app, size):
     boundary = b"----ClassifierTestBoundary7MA4YWxkTrZu0gW"
     payload = tricky_payload(size, boundary)
@@ -49,7 +51,7 @@ def test_the_image_arrives_byte_exact(app, size):
 
 def test_several_images_arrive_in_order(app):
     boundary = b"b0undary"
-    payloads = [tricky_payload(n, boundary) for n in (3 * FEED_BYTES + 5, 100, FEED_BYTES)]
+    payloads = [tricky_payload(n, boundary) for n in (3 * STEP + 5, 100, STEP)]
     with app.test_request_context("/", method="POST", data=form(boundary, *payloads),
                                   content_type="multipart/form-data; boundary=b0undary"):
         assert request_images(request) == payloads
