@@ -84,6 +84,9 @@ def configure_logging(level: str, log_format: str = "text") -> None:
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # python-multipart logs a warning for each malformed upload before raising; the service answers that upload
+    # with a clear error and logs it once itself.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
 
 class GunicornLogger(_GunicornLogger):
