@@ -149,6 +149,8 @@ finish() {
     exit "$status"
 }
 trap finish EXIT
+trap 'say "FAIL: interrupted"; exit 130' INT
+trap 'say "FAIL: terminated"; exit 143' TERM
 trap 'say "FAIL: unexpected error (exit $?) at line $LINENO"' ERR
 
 : >"$WORK/down.log"
