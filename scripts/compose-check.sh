@@ -44,7 +44,7 @@ probe() { python3 "$REPO/scripts/compose_probe.py" "$@"; }
 if [ "${1:-}" != "--in-private-network" ]; then
     # --- tools -------------------------------------------------------------------------------------------------
     need=()
-    for tool in podman buildah runc podman-compose netavark iptables ip unshare; do
+    for tool in podman buildah runc podman-compose netavark aardvark-dns iptables ip unshare; do
         command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/lib/podman/$tool" ] || need+=("$tool")
     done
     if ((${#need[@]})); then
@@ -112,6 +112,7 @@ EOF
             build localhost/classification_app-trainer:ci "$REPO" "$REPO/deploy/trainer/Containerfile" "${pip_opts[@]}"
         fi
     fi
+    podman image prune -f >/dev/null 2>&1 || true  # earlier builds' untagged images would pile up in the cache
     export COMPOSE_CHECK_TRAINER=$TRAINER
     say "entering a private network namespace for the stack"
     exec unshare --net -- bash "$0" --in-private-network
@@ -178,7 +179,7 @@ probe spread --nginx "$NGINX" --replica "$R1" --replica "$R2" --image "$DIGIT" -
 
 # Hot reload: a separate container (as the trainer would) writes the next version into the shared volume the way
 # the service publishes (a hidden folder, then a rename); both replicas must serve it.
-next=$(podman run --rm --network none --entrypoint sh -v "${PROJECT}_models:/app/models" "$IMAGE" -c '
+next=$(podman run --rm --network none --no-healthcheck --entrypoint sh -v "${PROJECT}_models:/app/models" "$IMAGE" -c '
     set -e; cd /app/models/mnist
     last=$(ls | grep -E "^[0-9]+$" | sort -n | tail -1)
     cp -a "$last" .tmp-compose-check && mv .tmp-compose-check $((last + 1)) && echo $((last + 1))') \
