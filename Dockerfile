@@ -30,9 +30,14 @@ RUN python -m venv "$VIRTUAL_ENV" \
 COPY app.py gunicorn.conf.py pyproject.toml ./
 COPY templates/ templates/
 COPY static/ static/
-COPY models/ models/
+# The service user owns the models and its state folder: mounted as volumes (compose, Kubernetes) they start as a
+# copy of these, and training publishes new versions and job records into them.
+COPY --chown=10001:10001 models/ models/
 COPY service/ service/
+# The API checks a training config before queueing it (plain Python; the training itself runs where TensorFlow is).
+COPY training/__init__.py training/config.py training/network_args.py training/
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint
+RUN install -d -o 10001 -g 10001 /app/var
 
 USER 10001:10001
 EXPOSE 8080

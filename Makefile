@@ -81,3 +81,11 @@ worker: $(VENV)/.dev-installed
 # Redis from Debian (the tests start their own on a free loopback port; `redis-server --port 6379` for make worker).
 redis-server:
 	command -v redis-server >/dev/null || (apt-get update -q && apt-get install -y -q redis-server)
+
+# deploy/compose.yaml brought up by Debian's podman-compose (two replicas, nginx, Redis, the trainer), checked through
+# nginx (classification on both replicas, hot reload from the shared models volume, a training job, a replica
+# stopped under load) and removed (scripts/compose-check.sh). Reuses the image container-check builds.
+# COMPOSE_CHECK_TRAINER=0 leaves the trainer (and its TensorFlow image) out.
+.PHONY: compose-check
+compose-check:
+	bash scripts/compose-check.sh

@@ -63,3 +63,15 @@ def test_compose_file_has_the_stack():
     assert "models" in compose["volumes"]
     upstream = (DEPLOY / "nginx" / "nginx.conf").read_text()
     assert all(f"server {name}:8080" in upstream for name in replicas)
+
+
+def test_compose_variables_work_with_debians_podman_compose():
+    """Debian's podman-compose 1.0 leaves ``${VAR:-}`` (an empty default) as literal text, so a token written that
+    way would become the string itself; a value is passed through from the shell by naming the key alone."""
+    text = (DEPLOY / "compose.yaml").read_text()
+    assert ":-}" not in text
+    compose = yaml.safe_load(text)
+    assert compose["services"]["nginx"]["ports"] == ["127.0.0.1:${CLASSIFIER_COMPOSE_PORT:-8080}:8080"]
+    for name in ("classifier-1", "classifier-2"):
+        environment = compose["services"][name]["environment"]
+        assert "CLASSIFIER_ADMIN_TOKEN" in environment and environment["CLASSIFIER_ADMIN_TOKEN"] is None
