@@ -53,7 +53,7 @@ def make_serve(tmp_path_factory):
         try:
             if requests.get(url + "/readyz", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or a read timeout while the workers load the models
             pass
         time.sleep(0.2)
     else:
