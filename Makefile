@@ -25,7 +25,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-train.txt requirements-dev
 serve: $(VENV)/.serve-installed
 	exec $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-test: $(VENV)/.dev-installed
+# Wheels for the tests that install into a fresh venv (the package itself; the Triton and KServe clients), made
+# here with the network so that those tests install with --no-index and need none.
+WHEELHOUSE := $(VENV)/wheelhouse
+CLIENT_PINS = $(shell grep -E '^(tritonclient|kserve|greenlet)' requirements-dev.txt | cut -d' ' -f1)
+$(VENV)/.wheelhouse: requirements.txt requirements-dev.txt pyproject.toml | $(PY)
+	$(PY) -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) -r requirements.txt $(CLIENT_PINS) "setuptools>=64"
+	touch $@
+
+test: $(VENV)/.dev-installed $(VENV)/.wheelhouse
 	$(PY) -m pytest
 
 test-fast: $(VENV)/.dev-installed

@@ -3,9 +3,8 @@
 tests/test_live_protocols.py drives the same clients from the project's own environment, where Flask, the service
 and their pins sit beside them. Here the clients are installed into a new venv with pip, as a user of Triton or
 KServe would install them, so an answer that decodes only with something the project's environment happens to hold,
-or a client pin that installs only beside the project's pins, shows. Packages come from pip's configured index, the
-same as for `make .venv/.dev-installed` (kserve, tritonclient and a few of their dependencies are not in this
-machine's local wheel index, so pip fetches them from PyPI as that make target does).
+or a client pin that installs only beside the project's pins, shows. Packages come from the
+wheelhouse `make test` fills beforehand (`.venv/wheelhouse`), so the test itself needs no network.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from service.config import REPO_ROOT
 from tests import test_live_protocols, test_real_digits
 from tests.conftest import MODELS_DIR
 from tests.test_live_protocols import PHOTO_7
+from tests.test_package import wheelhouse
 
 pytestmark = pytest.mark.slow
 
@@ -60,14 +60,15 @@ def client_python(tmp_path_factory) -> Path:
     """A new venv (stdlib ``venv`` with its own pip) holding only the two clients and what they depend on.
 
     ``-c requirements.txt`` keeps shared dependencies (numpy, requests, ...) on the project's pins, as
-    tests/test_package.py does; the constraint installs nothing by itself. pip keeps the test's environment (an index
-    configured with PIP_* variables still applies). ``--no-compile``: the venv lives for one session, and compiling
+    tests/test_package.py does; the constraint installs nothing by itself. Wheels come from the wheelhouse only
+    (``--no-index``). ``--no-compile``: the venv lives for one session, and compiling
     every module of kubernetes and the rest up front took longer than compiling the few the script imports.
     """
     env_dir = tmp_path_factory.mktemp("fresh-clients") / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    install = run(python, ["-m", "pip", "install", "--quiet", "--no-compile",
+    install = run(python, ["-m", "pip", "install", "--quiet", "--no-compile", "--no-index", "--find-links",
+                           str(wheelhouse()),
                            "-c", str(REPO_ROOT / "requirements.txt"), *client_pins()],
                   cwd=env_dir, timeout=1200, env=dict(os.environ))
     assert install.returncode == 0, install.stderr[-3000:]

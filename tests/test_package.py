@@ -53,14 +53,23 @@ def test_gunicorn_conf_reads_settings_and_parses_nothing_itself():
 
 
 @pytest.mark.slow
+def wheelhouse() -> Path:
+    """The wheels `make test` downloads beforehand (``.venv/wheelhouse``), so that installing needs no network."""
+    folder = REPO_ROOT / ".venv" / "wheelhouse"
+    if not (REPO_ROOT / ".venv" / ".wheelhouse").is_file():
+        pytest.skip("no wheelhouse: `make test` (or `make .venv/.wheelhouse`) makes .venv/wheelhouse first")
+    return folder
+
+
 def test_pip_install_gives_a_working_classify_from_any_folder(tmp_path):
     """Build the wheel, install it with its dependencies into a new venv, classify a digit from an empty folder.
 
-    Dependencies come from pip's configured index (the local wheel cache on CI machines); no TensorFlow is installed.
+    Dependencies come from the wheelhouse `make test` fills (no network here); no TensorFlow is installed.
     """
+    offline = ["--no-index", "--find-links", str(wheelhouse())]
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), str(REPO_ROOT)],
+        [sys.executable, "-m", "pip", "wheel", *offline, "--no-deps", "--wheel-dir", str(wheels), str(REPO_ROOT)],
         capture_output=True, text=True, timeout=600,
     )
     assert build.returncode == 0, build.stderr[-3000:]
@@ -69,7 +78,8 @@ def test_pip_install_gives_a_working_classify_from_any_folder(tmp_path):
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-c", str(REPO_ROOT / "requirements.txt"), str(wheel)],
+        [str(python), "-m", "pip", "install", *offline, "--quiet", "-c", str(REPO_ROOT / "requirements.txt"),
+         str(wheel)],
         capture_output=True, text=True, timeout=900,
     )
     assert install.returncode == 0, install.stderr[-3000:]
