@@ -30,9 +30,11 @@ def test_bounded_fuzz_run_finds_no_crash(tmp_path):
     subprocess.run([sys.executable, str(FUZZ), "--seeds", str(corpus)], check=True, capture_output=True)
     for path in REGRESSIONS.iterdir():
         (corpus / path.name).write_bytes(path.read_bytes())
-    # -timeout=3 rather than the long run's 1 s: CI shares its machine with the rest of the test suite.
+    # -timeout=3 rather than the long run's 1 s: CI shares its machine with the rest of the test suite. 2 GB of RSS:
+    # under atheris the harness grows ~0.1 MB per run on the decode target (without atheris the same inputs stay flat);
+    # the memory bombs fuzzing found claimed far more.
     run = subprocess.run([sys.executable, str(FUZZ), "-runs=3000", "-max_len=16384", "-timeout=3",
-                          "-rss_limit_mb=1024", "-seed=1", str(corpus)],
+                          "-rss_limit_mb=2048", "-seed=1", str(corpus)],
                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     tail = run.stderr[-3000:]
     assert run.returncode == 0, tail
