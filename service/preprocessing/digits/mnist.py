@@ -57,16 +57,12 @@ def normalise_stroke(digit: np.ndarray) -> np.ndarray:
     Thin pens are thickened (they would vanish when shrunk to 20 pixels). Bold markers are thinned, unless
     thinning would cut a thin join (the bar of an open 4) or erase a part.
     """
-    side = max(digit.shape)
-    width = stroke_width(digit)
-    if width <= 0:
-        return digit
-    delta = int(round((STROKE_RATIO * side - width) / 2))
+    delta = _widening(digit)
     if delta == 0:
         return digit
     pad = abs(delta) + 1
     padded = cv2.copyMakeBorder(digit, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(delta) + 1, 2 * abs(delta) + 1))
+    kernel = _disc(abs(delta))
     if delta > 0:
         return crop(cv2.dilate(padded, kernel))
     thinned = cv2.erode(padded, kernel)
@@ -84,13 +80,22 @@ def thicken_small(digit: np.ndarray) -> np.ndarray:
     """
     if not digit.any():
         return digit
-    mask = np.where(digit > int(digit.max()) // 2, 255, 0).astype(np.uint8)
-    delta = int(round((STROKE_RATIO * max(digit.shape) - stroke_width(mask)) / 2))
+    delta = _widening(np.where(digit > int(digit.max()) // 2, 255, 0).astype(np.uint8))
     if delta <= 0:
         return digit
     padded = cv2.copyMakeBorder(digit, delta, delta, delta, delta, cv2.BORDER_CONSTANT, value=0)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * delta + 1, 2 * delta + 1))
-    return cv2.dilate(padded, kernel)
+    return cv2.dilate(padded, _disc(delta))
+
+
+def _widening(mask: np.ndarray) -> int:
+    """Pixels to add to each side of the strokes (negative: to take off) to reach MNIST's stroke width relative
+    to the digit's size; 0 when there are no strokes."""
+    width = stroke_width(mask)
+    return int(round((STROKE_RATIO * max(mask.shape) - width) / 2)) if width > 0 else 0
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def fit_box(digit: np.ndarray, box: int = MNIST_BOX) -> np.ndarray:
