@@ -93,23 +93,10 @@ EOF
             TRAINER=0
         else
             # pip inside the build as in container-check: the machine's certificates and index settings.
-            pip_opts=(-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
-                      --build-arg PIP_CERT=/etc/ssl/certs/ca-certificates.crt)
-            for key in index-url extra-index-url find-links; do
-                value=$(python3 -m pip config get "global.$key" 2>/dev/null || true)
-                value=${value:-$(printenv "PIP_$(echo "$key" | tr 'a-z-' 'A-Z_')" || true)}
-                kept=()
-                for url in $value; do
-                    path=${url#file://}
-                    if [ "$path" != "$url" ]; then
-                        [ -d "$path" ] || continue
-                        pip_opts+=(-v "$(dirname "$path"):$(dirname "$path"):ro")
-                    fi
-                    kept+=("$url")
-                done
-                ((${#kept[@]})) && pip_opts+=(--build-arg "PIP_$(echo "$key" | tr 'a-z-' 'A-Z_')=${kept[*]}")
-            done
-            build localhost/classification_app-trainer:ci "$REPO" "$REPO/deploy/trainer/Containerfile" "${pip_opts[@]}"
+            # shellcheck source=scripts/pip-build-options.sh
+            . "$REPO/scripts/pip-build-options.sh"
+            pip_build_options /etc/ssl/certs/ca-certificates.crt
+            build localhost/classification_app-trainer:ci "$REPO" "$REPO/deploy/trainer/Containerfile" "${PIP_BUILD_OPTIONS[@]}"
         fi
     fi
     podman image prune -f >/dev/null 2>&1 || true  # earlier builds' untagged images would pile up in the cache

@@ -97,31 +97,16 @@ else
 fi
 
 # --- build ---------------------------------------------------------------------------------------------------
-# pip inside the build trusts the machine's certificate bundle (mounted, not baked in) and uses the machine's
-# pip index settings; file:// indexes are mounted read-only at the same path.
-build_args=(--build-arg "PIP_CERT=$HOST_CERTS")
-mounts=(-v "$HOST_CERTS:$HOST_CERTS:ro")
-for key in index-url extra-index-url find-links; do
-    value=$(python3 -m pip config get "global.$key" 2>/dev/null || true)
-    value=${value:-$(printenv "PIP_$(echo "$key" | tr 'a-z-' 'A-Z_')" || true)}
-    [ -n "$value" ] || continue
-    kept=()
-    for url in $value; do
-        path=${url#file://}
-        if [ "$path" != "$url" ]; then
-            [ -d "$path" ] || continue
-            mounts+=(-v "$(dirname "$path"):$(dirname "$path"):ro")
-        fi
-        kept+=("$url")
-    done
-    ((${#kept[@]})) && build_args+=(--build-arg "PIP_$(echo "$key" | tr 'a-z-' 'A-Z_')=${kept[*]}")
-done
+# pip inside the build trusts the machine's certificate bundle and uses its index settings.
+# shellcheck source=scripts/pip-build-options.sh
+. "$REPO/scripts/pip-build-options.sh"
+pip_build_options "$HOST_CERTS"
 # Git keeps no empty folders: a clone made before any model was committed has no models/ for COPY to find.
 mkdir -p "$REPO/models"
 say "building $IMAGE"
 build_start=$SECONDS
 buildah build --isolation chroot --pull=never --layers --format docker \
-    "${mounts[@]}" "${build_args[@]}" -t "$IMAGE" "$REPO" >"$CACHE/build.log" 2>&1 \
+    "${PIP_BUILD_OPTIONS[@]}" -t "$IMAGE" "$REPO" >"$CACHE/build.log" 2>&1 \
     || { tail -30 "$CACHE/build.log" >&2; fail "image build failed (log: $CACHE/build.log)"; }
 podman image prune -f >/dev/null 2>&1 || true  # earlier builds' untagged images would pile up in the cache
 say "image built in $((SECONDS - build_start))s; size $(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec)"
