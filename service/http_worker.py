@@ -199,7 +199,8 @@ class BufferingThreadWorker(ThreadWorker):
                 or (conn.parser is not None and conn.parser.unreader.buf.getvalue())):
             super().enqueue_req(conn)  # TLS, HTTP/2, or pipelined bytes already read ahead
             return
-        conn.sock.setblocking(False)
+        if conn.sock.getblocking():  # the poller leaves it non-blocking already; each call is a syscall
+            conn.sock.setblocking(False)
         pending = _Pending(time.monotonic() + self.header_timeout)
         self.reading[conn] = pending
         # A normal client's request is usually there already: read it now and skip the poller round trip.
@@ -273,7 +274,6 @@ class BufferingThreadWorker(ThreadWorker):
         self.buffered -= len(pending.buf)
         if pending.registered:
             self.poller.unregister(conn.sock)
-        conn.sock.setblocking(True)
         conn.buffered = pending.buf
         conn.data_ready = True
         conn.arrived = time.monotonic()
