@@ -367,3 +367,15 @@ def test_bold_small_digits_are_not_thickened():
     digit = np.zeros((40, 30), np.uint8)
     cv2.ellipse(digit, (15, 20), (10, 15), 0, 0, 360, 255, 6)
     assert digits.thicken_small(digit) is digit
+
+
+def test_crop_is_the_bounding_box_of_every_nonzero_pixel() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        mask = np.zeros((int(rng.integers(1, 120)), int(rng.integers(1, 120))), np.uint8)
+        for _ in range(int(rng.integers(0, 4))):
+            y, x = int(rng.integers(0, mask.shape[0])), int(rng.integers(0, mask.shape[1]))
+            mask[y : y + int(rng.integers(1, 30)), x : x + int(rng.integers(1, 30))] = int(rng.integers(1, 256))
+        ys, xs = np.nonzero(mask)
+        expected = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] if ys.size else mask
+        assert np.array_equal(digits.crop(mask), expected)
