@@ -8,8 +8,13 @@ Why a worker of our own rather than plain ``gthread``:
   thread, and hands it to the thread pool only once it is complete: what a buffering proxy (nginx) does in front
   of gunicorn, without a second process to run. A request head must arrive within ``header_timeout`` and the
   body within ``body_timeout``, else the client gets 408; the bytes buffered in one worker are capped, beyond
-  which a new request gets 503. Requests that arrive in one piece (every normal client) take the same path as in
-  ``gthread`` plus one ``recv`` in the event loop.
+  which a new request gets 503. A request that arrives in one piece on a kept-alive connection (every normal
+  client's) takes ``gthread``'s path: a pool thread reads it with one ``recv``, without waiting; only what is
+  still missing is read by the event loop (reading every request in the loop gave the loop one more GIL
+  hand-over per request).
+- **Closing.** A connection is closed after its last answer by draining it from the event loop (gunicorn does it
+  with a blocking read of up to 2 s in the loop itself, where one client that kept its end open stalled the
+  worker's other connections).
 - **JSON errors.** gunicorn answers a bad request line, a too-long URI (414) or too-large headers (431) itself,
   with an HTML page; API clients get the API's JSON error shape instead.
 - **Stop.** On SIGTERM the listening sockets are closed at once, so new connections are refused instead of
@@ -44,6 +49,9 @@ from service.config import Settings
 from service.deadline import ARRIVAL_KEY
 
 _RECV = 256 * 1024
+_LINGER_SECONDS = 2.0  # how long a closing connection is drained at most (gunicorn's close_graceful: the same)
+_LINGER_MAX_DRAIN = 65536
+_STILL_ARRIVING = object()  # handle()'s answer when a request is incomplete: the event loop reads the rest
 _M_MMAP_THRESHOLD = -3  # mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 # Free memory a heap keeps at its top before giving it back (glibc's default, 128 KiB, is fixed once the mmap
@@ -165,6 +173,7 @@ class BufferingThreadWorker(ThreadWorker):
         self.buffer_budget = settings.worker_buffer_bytes
         self.buffered = 0
         self.reading: dict[TConn, _Pending] = {}
+        self.lingering: dict[socket.socket, tuple[float, int]] = {}  # closing sockets: (deadline, bytes drained)
         self.arrival = threading.local()
 
     def init_process(self) -> None:
@@ -199,11 +208,24 @@ class BufferingThreadWorker(ThreadWorker):
                 or (conn.parser is not None and conn.parser.unreader.buf.getvalue())):
             super().enqueue_req(conn)  # TLS, HTTP/2, or pipelined bytes already read ahead
             return
+        if conn.initialized:
+            # A kept-alive connection turned readable: its next request is there, usually whole. The pool thread
+            # reads it, as in gthread (one recv, and no GIL hand-over in this loop); whatever is still missing
+            # comes back here (see finish_request).
+            conn.read_first = True
+            super().enqueue_req(conn)
+            return
         if conn.sock.getblocking():  # the poller leaves it non-blocking already; each call is a syscall
             conn.sock.setblocking(False)
-        pending = _Pending(time.monotonic() + self.header_timeout)
+        self._read_in_loop(conn, _Pending(time.monotonic() + self.header_timeout))
+
+    def _read_in_loop(self, conn: TConn, pending: _Pending) -> None:
         self.reading[conn] = pending
-        # A normal client's request is usually there already: read it now and skip the poller round trip.
+        self.buffered += len(pending.buf)
+        if self.buffered > self.buffer_budget:
+            self._refuse(conn, 503, "the server is busy receiving other uploads; retry shortly")
+            return
+        # A new connection's request is usually there already: read it now and skip the poller round trip.
         if not self._receive(conn, pending):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn))
             pending.registered = True
@@ -297,6 +319,9 @@ class BufferingThreadWorker(ThreadWorker):
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
+        for sock, (deadline, _) in list(self.lingering.items()):
+            if now > deadline:
+                self._close_lingering(sock)
         for conn, pending in list(self.reading.items()):
             if not pending.buf and not self.alive:
                 self._drop(conn)  # stopping: a connection that has sent nothing yet is not in flight
@@ -308,8 +333,34 @@ class BufferingThreadWorker(ThreadWorker):
             elif pending.head_end >= 0 and now > pending.body_deadline:
                 self._refuse(conn, 408, f"the request body did not arrive within {self.body_timeout:g} s")
 
+    def _first_read(self, conn: TConn) -> bool | None:
+        """In a pool thread: read a kept-alive connection's next request without waiting for it. True when it is
+        complete (in ``conn.buffered``), False when the client closed, None while bytes are still missing (the
+        event loop then reads the rest, ``conn.pending``)."""
+        pending = _Pending(time.monotonic() + self.header_timeout)
+        try:
+            data = conn.sock.recv(_RECV)
+        except (BlockingIOError, InterruptedError):
+            data = None
+        except OSError:
+            return False
+        if data == b"":
+            return False
+        if data:
+            pending.buf += data
+            if self._complete(conn, pending):
+                conn.buffered, conn.arrived = pending.buf, time.monotonic()
+                return True
+        conn.pending = pending
+        return None
+
     def handle(self, conn: TConn):
         """Runs in a pool thread: feed the buffered bytes to gunicorn's parser, then serve as ``gthread`` does."""
+        if getattr(conn, "read_first", False):
+            conn.read_first = False
+            complete = self._first_read(conn)
+            if not complete:
+                return _STILL_ARRIVING if complete is None else False
         data = getattr(conn, "buffered", None)
         if data is not None:
             conn.buffered = None
@@ -321,13 +372,59 @@ class BufferingThreadWorker(ThreadWorker):
         return super().handle(conn)
 
     def finish_request(self, conn: TConn, fs) -> None:
+        if not fs.cancelled() and fs.exception() is None and fs.result() is _STILL_ARRIVING:
+            pending, conn.pending = conn.pending, None
+            if self.alive:
+                self._read_in_loop(conn, pending)
+            else:  # stopping: a request that has not arrived is not in flight
+                self.nr_conns -= 1
+                conn.close()
+            return
         conn.buffered = None
         unreader = getattr(conn.parser, "unreader", None)
         if isinstance(unreader, _PrefixedUnreader) and unreader.prefix:
             # A pipelined next request arrived with this one: where gthread looks for read-ahead bytes.
             unreader.unread(bytes(unreader.prefix))
             unreader.prefix = memoryview(b"")
+        if not self.cfg.is_ssl and (fs.cancelled() or fs.exception() is not None or not fs.result()):
+            self.nr_conns -= 1
+            self._linger(conn.sock)
+            return
         super().finish_request(conn, fs)
+
+    # --- closing without blocking the event loop --------------------------------------------------------------
+    def _linger(self, sock: socket.socket) -> None:
+        """Close a connection after its last answer, as gunicorn's ``close_graceful`` does (send FIN, then read
+        and drop what the client still sends until it closes, so the kernel does not reset the connection and
+        truncate the answer) but from the event loop: gunicorn lingers with a blocking read of up to 2 s in the
+        loop itself, so one client that kept its end open after a ``Connection: close`` answer stalled every
+        other connection of the worker for 2 s."""
+        try:
+            sock.setblocking(False)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            sock.close()
+            return
+        self.lingering[sock] = (time.monotonic() + _LINGER_SECONDS, 0)
+        self.poller.register(sock, selectors.EVENT_READ, self._on_lingering_readable)
+
+    def _on_lingering_readable(self, sock: socket.socket) -> None:
+        try:
+            data = sock.recv(_RECV)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        deadline, drained = self.lingering[sock]
+        if not data or drained + len(data) >= _LINGER_MAX_DRAIN:
+            self._close_lingering(sock)
+        else:
+            self.lingering[sock] = (deadline, drained + len(data))
+
+    def _close_lingering(self, sock: socket.socket) -> None:
+        del self.lingering[sock]
+        self.poller.unregister(sock)
+        sock.close()
 
     def run(self) -> None:
         try:
@@ -335,5 +432,7 @@ class BufferingThreadWorker(ThreadWorker):
         finally:
             for conn in list(self.reading):
                 self._drop(conn)
+            for sock in list(self.lingering):
+                self._close_lingering(sock)
 
 

@@ -183,3 +183,56 @@ def test_request_waiting_too_long_for_a_thread_gets_503(tmp_path, digit_png):
         assert requests.get(srv.url + "/healthz", timeout=5).status_code == 200
     finally:
         srv.stop()
+
+
+def test_kept_alive_connections_trickling_their_next_request_hold_no_thread(server):
+    """12 kept-alive connections (3 times the worker's threads) send half of their second request's head; a normal
+    request is still answered, and each trickled request is answered once its last bytes arrive."""
+    first = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    second = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    conns = []
+    try:
+        for _ in range(12):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(first)
+            answer = b""
+            while not answer.endswith(b"}\n"):  # head and body may come in two reads
+                answer += sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200")
+            sock.sendall(second[:20])
+            conns.append(sock)
+        time.sleep(0.5)  # every connection's first bytes have reached the worker
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+        for sock in conns:
+            sock.sendall(second[20:])
+        for sock in conns:
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+            assert raw.startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in conns:
+            sock.close()
+
+
+def test_clients_keeping_their_end_open_after_connection_close_do_not_stall_the_worker(server):
+    """gunicorn closes a connection by draining it until the client closes, for up to 2 s, in the worker's event
+    loop: five clients that keep their end open after a ``Connection: close`` answer stalled every other
+    connection of the worker for up to 10 s. The worker drains them from its loop instead."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    lingering = []
+    try:
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(request)
+            lingering.append(sock)
+        time.sleep(0.3)  # the five answers are sent and their connections are being closed
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+        for sock in lingering:
+            raw = b""
+            while chunk := sock.recv(65536):  # the answer, then the server's end closed
+                raw += chunk
+            assert raw.startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in lingering:
+            sock.close()
