@@ -38,6 +38,14 @@ def post(port: int, path: str, content_type: bytes, body: bytes, extra: bytes = 
     return status, headers, json.loads(payload)
 
 
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes its end."""
+    raw = b""
+    while chunk := sock.recv(65536):
+        raw += chunk
+    return raw
+
+
 def chunked(body: bytes, size: int = 65536) -> bytes:
     pieces = [b"%x\r\n" % len(body[i:i + size]) + body[i:i + size] + b"\r\n" for i in range(0, len(body), size)]
     return b"".join(pieces) + b"0\r\n\r\n"
@@ -142,9 +150,7 @@ def test_pipelined_requests_are_all_answered(server):
     second = b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(first + second)
-        raw = b""
-        while chunk := sock.recv(65536):
-            raw += chunk
+        raw = read_until_closed(sock)
     assert raw.startswith(b"HTTP/1.1 415") and raw.count(b"HTTP/1.1 200") == 1
 
 
@@ -206,10 +212,7 @@ def test_kept_alive_connections_trickling_their_next_request_hold_no_thread(serv
         for sock in conns:
             sock.sendall(second[20:])
         for sock in conns:
-            raw = b""
-            while chunk := sock.recv(65536):
-                raw += chunk
-            assert raw.startswith(b"HTTP/1.1 200")
+            assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
     finally:
         for sock in conns:
             sock.close()
@@ -229,10 +232,7 @@ def test_clients_keeping_their_end_open_after_connection_close_do_not_stall_the_
         time.sleep(0.3)  # the five answers are sent and their connections are being closed
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
         for sock in lingering:
-            raw = b""
-            while chunk := sock.recv(65536):  # the answer, then the server's end closed
-                raw += chunk
-            assert raw.startswith(b"HTTP/1.1 200")
+            assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
     finally:
         for sock in lingering:
             sock.close()
