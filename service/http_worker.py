@@ -372,7 +372,8 @@ class BufferingThreadWorker(ThreadWorker):
         return super().handle(conn)
 
     def finish_request(self, conn: TConn, fs) -> None:
-        if not fs.cancelled() and fs.exception() is None and fs.result() is _STILL_ARRIVING:
+        result = None if fs.cancelled() or fs.exception() is not None else fs.result()
+        if result is _STILL_ARRIVING:
             pending, conn.pending = conn.pending, None
             if self.alive:
                 self._read_in_loop(conn, pending)
@@ -386,7 +387,7 @@ class BufferingThreadWorker(ThreadWorker):
             # A pipelined next request arrived with this one: where gthread looks for read-ahead bytes.
             unreader.unread(bytes(unreader.prefix))
             unreader.prefix = memoryview(b"")
-        if not self.cfg.is_ssl and (fs.cancelled() or fs.exception() is not None or not fs.result()):
+        if not result and not self.cfg.is_ssl:  # the connection ends here (closed, refused or failed)
             self.nr_conns -= 1
             self._linger(conn.sock)
             return
