@@ -238,6 +238,35 @@ def test_broken_strokes_near_the_digit_are_kept() -> None:
     assert ink_box(kept) == (top, bottom, left, right)
 
 
+def test_a_second_figure_standing_apart_means_no_single_digit() -> None:
+    """Two marks of like size far apart (two digits, scribbled marks): the photo does not show one digit."""
+    image = write(page(240, 480), "7", at=(40, 170), scale=3.0)
+    write(image, "3", at=(330, 170), scale=2.6)
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    assert digits.has_rival(cleaned, digits.keep_digit(cleaned))
+    assert not digits.photo_mask(image).any()
+    assert not digits.to_mnist(image).any()  # the gate then answers "not a digit"
+
+
+def test_specks_far_away_and_the_pages_edge_are_not_rivals() -> None:
+    image = write(page())
+    for x, y in ((20, 20), (290, 30), (25, 215)):
+        cv2.circle(image, (x, y), 3, 40, -1)  # specks: far smaller than the digit
+    image[:, -14:] = 20  # the table beyond the page's edge, as long as the digit and longer
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    assert not digits.has_rival(cleaned, digits.keep_digit(cleaned))
+    assert digits.to_mnist(image).any()
+
+
+def test_a_digits_own_pieces_are_no_rivals() -> None:
+    mask = digit_mask()
+    top, bottom, left, right = ink_box(mask)
+    mask[top + 20 : top + 26, :] = 0  # cut the digit in two: keep_digit joins the pieces again
+    assert not digits.has_rival(mask, digits.keep_digit(mask))
+
+
 # ------------------------------------------------------------------ size, aspect ratio, centring
 
 

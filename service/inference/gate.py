@@ -3,7 +3,8 @@
 A classifier answers one of its classes for anything, so a dog photo would get a confident "1". Two tests, one on
 each side of the network:
 - before it: the preprocessing found no ink figure at all (a blank, ruled or squared empty page gives an all-black
-  input), so there is nothing to classify;
+  input), or several separate figures of comparable size (marks, stripes, words: it then returns the same empty
+  input), so there is no one digit to classify;
 - after it: the digit network is trained to spread its probability evenly over the ten digits for things that are
   not digits (letters, symbols, scribbles, textures, crops of photos, all passed through the same preprocessing).
   Its logits are then all low and alike, so their log-sum-exp (the negative "free energy" of Liu et al., 2020) is

@@ -38,9 +38,12 @@ from service.preprocessing.digits.components import (  # noqa: F401
     TIGHT_CROP_MIN_SIDE,
     FREE_OVER_BORDER,
     BAND_MAX_BULGE,
+    RIVAL_MIN_AREA,
+    RIVAL_MIN_SIDE,
     stroke_width,
     is_band,
     keep_digit,
+    has_rival,
 )
 from service.preprocessing.digits.mnist import (  # noqa: F401
     MNIST_SIZE,

@@ -15,6 +15,10 @@ FREE_OVER_BORDER = 0.15
 # A band (page edge, shadow's rim) is nearly straight: its smallest enclosing rectangle is at most this fraction
 # as wide as it is long.
 BAND_MAX_BULGE = 0.2
+# Another figure standing apart from the digit (not grown into it) with at least this fraction of its ink and of its
+# longer side makes the picture one of several things (scribbled marks, stripes, a word), not of one digit.
+RIVAL_MIN_AREA = 0.25
+RIVAL_MIN_SIDE = 0.5
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -105,3 +109,27 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
                 nx, ny = min(bx, x), min(by, y)
                 bx, by, bw, bh = nx, ny, max(bx + bw, x + cw) - nx, max(by + bh, y + ch) - ny
     return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def has_rival(mask: np.ndarray, kept: np.ndarray) -> bool:
+    """Does ``mask`` hold, apart from the figure ``keep_digit`` kept (``kept``), another free-standing figure of
+    comparable size?
+
+    ``keep_digit`` already joins every sizeable piece near the figure, so what is left and still large stands
+    apart from it: a second mark, stripe or word. The picture then shows several things, and reading one of them
+    as "the digit" would answer for a piece of it. Pieces touching the border (the page's edge, a shadow's rim,
+    the table) do not count: they are the scene, not figures.
+    """
+    if not kept.any():
+        return False
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    x, y, w, h = cv2.boundingRect(kept)
+    kept_area, kept_side = int(np.count_nonzero(kept)), max(w, h)
+    inside = np.unique(labels[kept > 0])
+    for i in range(1, count):
+        if i in inside or _touches_border(stats[i], mask.shape):
+            continue
+        side = max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT])
+        if stats[i, cv2.CC_STAT_AREA] >= RIVAL_MIN_AREA * kept_area and side >= RIVAL_MIN_SIDE * kept_side:
+            return True
+    return False

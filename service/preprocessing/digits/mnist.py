@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from service.preprocessing.digits.components import keep_digit, stroke_width
+from service.preprocessing.digits.components import has_rival, keep_digit, stroke_width
 from service.preprocessing.digits.ink import border_median, binarize, darkness, ink_is_dark, shrink, to_gray
 from service.preprocessing.digits.rules import remove_rules
 
@@ -135,9 +135,12 @@ def center_mnist(digit: np.ndarray) -> np.ndarray:
 
 
 def photo_mask(gray: np.ndarray) -> np.ndarray:
-    """The digit's ink as a 0/255 mask on the shrunk photo (empty when no ink is found)."""
+    """The digit's ink as a 0/255 mask on the shrunk photo; empty when no ink is found, or when the picture holds
+    several separate figures of comparable size (``has_rival``): then it does not show one digit."""
     ink = darkness(shrink(gray))
-    return keep_digit(remove_rules(binarize(ink), ink))
+    cleaned = remove_rules(binarize(ink), ink)
+    digit = keep_digit(cleaned)
+    return np.zeros_like(digit) if has_rival(cleaned, digit) else digit
 
 
 def to_mnist(image: np.ndarray) -> np.ndarray:
