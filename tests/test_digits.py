@@ -238,6 +238,16 @@ def test_broken_strokes_near_the_digit_are_kept() -> None:
     assert ink_box(kept) == (top, bottom, left, right)
 
 
+def test_component_labels_are_opencvs_default_ones() -> None:
+    """The faster labelling must give the very labels and stats the default one gives (random blobs and strokes)."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        mask = np.where(cv2.GaussianBlur(rng.uniform(0, 255, (240, 320)), (0, 0), 4) > 128, 255, 0).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        fast = digits.label_components(mask)
+        assert fast[0] == count and (fast[1] == labels).all() and (fast[2] == stats).all()
+
+
 def test_a_second_figure_standing_apart_means_no_single_digit() -> None:
     """Two marks of like size far apart (two digits, scribbled marks): the photo does not show one digit."""
     image = write(page(240, 480), "7", at=(40, 170), scale=3.0)

@@ -40,6 +40,7 @@ from service.preprocessing.digits.components import (  # noqa: F401
     BAND_MAX_BULGE,
     RIVAL_MIN_AREA,
     RIVAL_MIN_SIDE,
+    label_components,
     stroke_width,
     is_band,
     keep_digit,
