@@ -111,9 +111,10 @@ def test_photos_and_drawings_of_other_things_are_not_digits(mnist_model):
     rng = np.random.default_rng(20261202)
     rendered = [encode(render_negative_kind(rng, [])[0]) for _ in range(200)]
     photo_rate, rendered_rate = refusal_rate(mnist_model, photos), refusal_rate(mnist_model, rendered)
-    # Measured with the shipped model (version 3): 96.9% of the 228 photos, 92.7% of 300 renders (scribbles: 79%).
-    assert photo_rate >= 0.95, f"{photo_rate:.1%} of {len(photos)} photos refused"
-    assert rendered_rate >= 0.90, f"{rendered_rate:.1%} of {len(rendered)} rendered non-digits refused"
+    # Measured with the shipped model (version 3) and the check for separate figures: 97.4% of the 228 photos, 94.0%
+    # of the 200 renders (blank pages 100%, glyphs 98%, textures 93%, scribbles 83%).
+    assert photo_rate >= 0.96, f"{photo_rate:.1%} of {len(photos)} photos refused"
+    assert rendered_rate >= 0.93, f"{rendered_rate:.1%} of {len(rendered)} rendered non-digits refused"
 
 
 def test_real_photos_from_another_source_are_not_digits(mnist_model):
