@@ -239,7 +239,7 @@ def test_broken_strokes_near_the_digit_are_kept() -> None:
 
 
 def test_component_labels_are_opencvs_default_ones() -> None:
-    """The faster labelling must give the very labels and stats the default one gives (random blobs and strokes)."""
+    """The faster labelling must give the very labels and stats the default one gives (random blobs)."""
     rng = np.random.default_rng(3)
     for _ in range(20):
         mask = np.where(cv2.GaussianBlur(rng.uniform(0, 255, (240, 320)), (0, 0), 4) > 128, 255, 0).astype(np.uint8)
