@@ -58,14 +58,19 @@ def is_band(component: np.ndarray, shape: tuple[int, int]) -> bool:
     return min(rw, rh) <= BAND_MAX_BULGE * max(rw, rh)
 
 
-def _touches_border(stats_row: np.ndarray, shape: tuple[int, int]) -> bool:
-    x, y, bw, bh, _ = stats_row
-    return bool(x <= 0 or y <= 0 or x + bw >= shape[1] or y + bh >= shape[0])
+def _touches_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """For one component's stats row, or element-wise for a table of them: does its box reach the image's edge?"""
+    x, y, bw, bh = (stats[..., k] for k in range(4))
+    return (x <= 0) | (y <= 0) | (x + bw >= shape[1]) | (y + bh >= shape[0])
 
 
-def keep_digit(mask: np.ndarray) -> np.ndarray:
-    """Keep the digit's strokes: the largest component and the sizeable ones near it; drop specks and edges."""
-    count, labels, stats = label_components(mask)
+Components = tuple[int, np.ndarray, np.ndarray]  # what label_components returns
+
+
+def keep_digit(mask: np.ndarray, components: Components | None = None) -> np.ndarray:
+    """Keep the digit's strokes: the largest component and the sizeable ones near it; drop specks and edges.
+    ``components``: the mask's labelling, when the caller has it already."""
+    count, labels, stats = components or label_components(mask)
     if count <= 1:
         return mask
     h, w = mask.shape
@@ -120,9 +125,9 @@ def keep_digit(mask: np.ndarray) -> np.ndarray:
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
-def has_rival(mask: np.ndarray, kept: np.ndarray) -> bool:
+def has_rival(mask: np.ndarray, kept: np.ndarray, components: Components | None = None) -> bool:
     """Does ``mask`` hold, apart from the figure ``keep_digit`` kept (``kept``), another free-standing figure of
-    comparable size?
+    comparable size? ``components``: the mask's labelling, when the caller has it already.
 
     ``keep_digit`` already joins every sizeable piece near the figure, so what is left and still large stands
     apart from it: a second mark, stripe or word. The picture then shows several things, and reading one of them
@@ -131,10 +136,11 @@ def has_rival(mask: np.ndarray, kept: np.ndarray) -> bool:
     """
     if not kept.any():
         return False
-    _, labels, stats = label_components(mask)
+    _, labels, stats = components or label_components(mask)
     _, _, w, h = cv2.boundingRect(kept)
-    left, top, width, height, area = (stats[1:, k] for k in range(5))  # one entry per component, background dropped
-    free = (left > 0) & (top > 0) & (left + width < mask.shape[1]) & (top + height < mask.shape[0])
+    table = stats[1:]  # one row per component, the background dropped
+    free = ~_touches_border(table, mask.shape)
     free[np.unique(labels[kept > 0]) - 1] = False  # the kept figure's own pieces
+    width, height, area = table[:, cv2.CC_STAT_WIDTH], table[:, cv2.CC_STAT_HEIGHT], table[:, cv2.CC_STAT_AREA]
     large = (area >= RIVAL_MIN_AREA * np.count_nonzero(kept)) & (np.maximum(width, height) >= RIVAL_MIN_SIDE * max(w, h))
     return bool((free & large).any())

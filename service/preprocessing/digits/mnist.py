@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from service.preprocessing.digits.components import has_rival, keep_digit, stroke_width
+from service.preprocessing.digits.components import has_rival, keep_digit, label_components, stroke_width
 from service.preprocessing.digits.ink import border_median, binarize, darkness, ink_is_dark, shrink, to_gray
 from service.preprocessing.digits.rules import remove_rules
 
@@ -139,8 +139,9 @@ def photo_mask(gray: np.ndarray) -> np.ndarray:
     several separate figures of comparable size (``has_rival``): then it does not show one digit."""
     ink = darkness(shrink(gray))
     cleaned = remove_rules(binarize(ink), ink)
-    digit = keep_digit(cleaned)
-    return np.zeros_like(digit) if has_rival(cleaned, digit) else digit
+    components = label_components(cleaned)  # labelled once for both
+    digit = keep_digit(cleaned, components)
+    return np.zeros_like(digit) if has_rival(cleaned, digit, components) else digit
 
 
 def to_mnist(image: np.ndarray) -> np.ndarray:
