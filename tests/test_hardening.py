@@ -46,6 +46,13 @@ def read_until_closed(sock: socket.socket) -> bytes:
     return raw
 
 
+def connect_and_send(port: int, data: bytes) -> socket.socket:
+    """A raw client connection to the server that has sent ``data``."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(data)
+    return sock
+
+
 def chunked(body: bytes, size: int = 65536) -> bytes:
     pieces = [b"%x\r\n" % len(body[i:i + size]) + body[i:i + size] + b"\r\n" for i in range(0, len(body), size)]
     return b"".join(pieces) + b"0\r\n\r\n"
@@ -199,14 +206,13 @@ def test_kept_alive_connections_trickling_their_next_request_hold_no_thread(serv
     conns = []
     try:
         for _ in range(12):
-            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            sock.sendall(first)
+            sock = connect_and_send(server.port, first)
+            conns.append(sock)
             answer = b""
             while not answer.endswith(b"}\n"):  # head and body may come in two reads
                 answer += sock.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200")
             sock.sendall(second[:20])
-            conns.append(sock)
         time.sleep(0.5)  # every connection's first bytes have reached the worker
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
         for sock in conns:
@@ -226,9 +232,7 @@ def test_clients_keeping_their_end_open_after_connection_close_do_not_stall_the_
     lingering = []
     try:
         for _ in range(5):
-            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            sock.sendall(request)
-            lingering.append(sock)
+            lingering.append(connect_and_send(server.port, request))
         time.sleep(0.3)  # the five answers are sent and their connections are being closed
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
         for sock in lingering:
