@@ -129,15 +129,19 @@ def test_shipped_configs_are_valid(path):
 
 
 def test_synthetic_dataset_args_are_checked():
-    raw = {"dataset": "MnistDataset", "dataset_args": {"synthetic": {"digits": -1, "colour": 2, "seed": "x"}},
+    raw = {"dataset": "MnistDataset",
+           "dataset_args": {"synthetic": {"digits": -1, "colour": 2, "seed": "x", "drop_straight_negatives": 1,
+                                          "drop_misread_by": 3}},
            "model": "DigitModel", "network": "cnn", "train_args": {"batch_size": 8, "epochs": 1}}
     with pytest.raises(InvalidConfig) as caught:
         validate_config(raw)
     message = caught.value.message
-    for field in ("dataset_args.synthetic.digits", "dataset_args.synthetic.colour", "dataset_args.synthetic.seed"):
+    for field in ("dataset_args.synthetic.digits", "dataset_args.synthetic.colour", "dataset_args.synthetic.seed",
+                  "dataset_args.synthetic.drop_straight_negatives", "dataset_args.synthetic.drop_misread_by"):
         assert field in message
-    raw["dataset_args"]["synthetic"] = {"digits": 10, "negatives": 5}
-    assert validate_config(raw).dataset_args["synthetic"] == {"digits": 10, "negatives": 5}
+    good = {"digits": 10, "negatives": 5, "drop_straight_negatives": True, "drop_misread_by": "models/mnist/3"}
+    raw["dataset_args"]["synthetic"] = good
+    assert validate_config(raw).dataset_args["synthetic"] == good
 
 
 def test_energy_margins_are_checked():

@@ -35,6 +35,9 @@ DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
 SYNTHETIC_ARGS: dict[str, tuple[Any, bool]] = {
     "digits": (int, False), "negatives": (int, False), "held_out_digits": (int, False),
     "held_out_negatives": (int, False), "seed": (int, False), "workers": (int, False),
+    # training.selection: leave out non-digits that are one straight stroke, and rendered digits that the model
+    # version in this folder (relative to the repository) misreads
+    "drop_straight_negatives": (bool, False), "drop_misread_by": (str, False),
 }
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),

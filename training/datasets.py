@@ -132,7 +132,7 @@ def mnist_dataset(*, path: str | None = None, tfrecords_dir: str | None = None, 
 
 
 SYNTHETIC_DEFAULTS = {"digits": 40000, "negatives": 24000, "held_out_digits": 5000, "held_out_negatives": 5000,
-                      "seed": 0, "workers": 2}
+                      "seed": 0, "workers": 2, "drop_straight_negatives": False, "drop_misread_by": ""}
 MNIST_HELD_OUT = 55000  # MNIST training digits from this index on are never trained on when ``synthetic`` is set
 
 
@@ -158,6 +158,7 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     from the indices below it), renders of those digits, and non-digits made from held-out photos with other seeds.
     """
     from training.export import HeldOut
+    from training.selection import misread_by, straight_strokes
     from training.synth.cache import build, tasks
 
     args = {**SYNTHETIC_DEFAULTS, **args}  # the keys and their types were checked with the config
@@ -190,12 +191,22 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     # A rendered digit the preprocessing found no ink in would teach the network a digit from an empty input.
     from service.inference.gate import MIN_INK_MASS
 
-    usable = (train["y"] < 0) | (train["x"].reshape(len(train["x"]), -1).sum(axis=1) >= MIN_INK_MASS)
+    has_ink = train["x"].reshape(len(train["x"]), -1).sum(axis=1) >= MIN_INK_MASS
+    usable = (train["y"] < 0) | has_ink
+    dropped = {"digits_without_ink_dropped": int((~usable).sum())}
+    if args["drop_straight_negatives"]:
+        straight = (train["y"] < 0) & has_ink & straight_strokes(train["x"])
+        usable &= ~straight
+        dropped["straight_negatives_dropped"] = int(straight.sum())
+    if args["drop_misread_by"]:
+        misread = misread_by(REPO / args["drop_misread_by"], train["x"], train["y"]) & usable
+        usable &= ~misread
+        dropped["misread_digits_dropped"] = int(misread.sum())
+    log.info("rendered images left out of training: %s", dropped)
     data.x_train = np.concatenate([x_mnist[:MNIST_HELD_OUT], train["x"][usable]])
     data.y_train = np.concatenate([y_mnist[:MNIST_HELD_OUT], train["y"][usable]])
     data.info["synthetic"] = {
-        **args, "caches": [train["cache"], held["cache"]], "mnist_held_out_from_index": MNIST_HELD_OUT,
-        "digits_without_ink_dropped": int((~usable).sum()),
+        **args, "caches": [train["cache"], held["cache"]], "mnist_held_out_from_index": MNIST_HELD_OUT, **dropped,
         "kinds": {k: int((train["kind"] == k).sum()) for k in np.unique(train["kind"])},
         "held_out_kinds": {k: int((held["kind"] == k).sum()) for k in np.unique(held["kind"])}}
 
