@@ -38,7 +38,10 @@ SYNTHETIC_ARGS: dict[str, tuple[Any, bool]] = {
     # training.selection: leave out non-digits that are one straight stroke, and rendered digits that the model
     # version in this folder (relative to the repository) misreads
     "drop_straight_negatives": (bool, False), "drop_misread_by": (str, False),
+    # training.export.HeldOut: the held-out digits the not-a-digit threshold is chosen on, and the share it may refuse
+    "gate_chosen_on": (str, False), "gate_max_refused": (NUMBER, False),
 }
+GATE_CHOSEN_ON = ("mnist", "rendered_read_right")  # training.export.HeldOut.CHOSEN_ON (no TensorFlow import here)
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
@@ -208,6 +211,13 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
         for key, value in synthetic.items():
             if _is(value, int) and value < (1 if key == "workers" else 0):
                 problems.add(f"dataset_args.synthetic.{key}", f"must be >= {1 if key == 'workers' else 0}, got {value}")
+        chosen_on = synthetic.get("gate_chosen_on")
+        if isinstance(chosen_on, str) and chosen_on not in GATE_CHOSEN_ON:
+            problems.add("dataset_args.synthetic.gate_chosen_on",
+                         f"unknown set {chosen_on!r} (one of: {', '.join(GATE_CHOSEN_ON)})")
+        share = synthetic.get("gate_max_refused")
+        if _is(share, NUMBER) and not 0 < share < 1:
+            problems.add("dataset_args.synthetic.gate_max_refused", f"must be between 0 and 1, got {share}")
     dropout = (raw.get("network_args") or {}).get("dropout_amount") if isinstance(raw.get("network_args"),
                                                                                    dict) else None
     if _is(dropout, NUMBER) and not 0 <= dropout < 1:

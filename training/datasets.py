@@ -132,7 +132,8 @@ def mnist_dataset(*, path: str | None = None, tfrecords_dir: str | None = None, 
 
 
 SYNTHETIC_DEFAULTS = {"digits": 40000, "negatives": 24000, "held_out_digits": 5000, "held_out_negatives": 5000,
-                      "seed": 0, "workers": 2, "drop_straight_negatives": False, "drop_misread_by": ""}
+                      "seed": 0, "workers": 2, "drop_straight_negatives": False, "drop_misread_by": "",
+                      "gate_chosen_on": "mnist", "gate_max_refused": 0.005}
 MNIST_HELD_OUT = 55000  # MNIST training digits from this index on are never trained on when ``synthetic`` is set
 
 
@@ -187,7 +188,8 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     data.held_out = HeldOut(
         np.concatenate([x_mnist[MNIST_HELD_OUT:], held["x"]]),
         np.concatenate([y_mnist[MNIST_HELD_OUT:], held["y"]]),
-        np.concatenate([np.full(len(x_mnist[MNIST_HELD_OUT:]), "mnist"), held["kind"]]))
+        np.concatenate([np.full(len(x_mnist[MNIST_HELD_OUT:]), "mnist"), held["kind"]]),
+        max_refused=args["gate_max_refused"], chosen_on=args["gate_chosen_on"])
     # A rendered digit the preprocessing found no ink in would teach the network a digit from an empty input.
     from service.inference.gate import MIN_INK_MASS
 
