@@ -145,6 +145,10 @@ def test_synthetic_dataset_args_are_checked():
             "gate_chosen_on": "rendered_read_right", "gate_max_refused": 0.02}
     raw["dataset_args"]["synthetic"] = good
     assert validate_config(raw).dataset_args["synthetic"] == good
+    for outside in ("/etc", "models/../../elsewhere"):  # the API takes the same config: no path out of the repository
+        raw["dataset_args"]["synthetic"] = {**good, "drop_misread_by": outside}
+        with pytest.raises(InvalidConfig, match="drop_misread_by"):
+            validate_config(raw)
 
 
 def test_energy_margins_are_checked():

@@ -7,6 +7,7 @@ Validation runs before anything heavy is imported or loaded, and raises ``servic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from service.errors import InvalidConfig
@@ -215,6 +216,10 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
         if isinstance(chosen_on, str) and chosen_on not in GATE_CHOSEN_ON:
             problems.add("dataset_args.synthetic.gate_chosen_on",
                          f"unknown set {chosen_on!r} (one of: {', '.join(GATE_CHOSEN_ON)})")
+        teacher = synthetic.get("drop_misread_by")
+        if isinstance(teacher, str) and (PurePosixPath(teacher).is_absolute() or ".." in PurePosixPath(teacher).parts):
+            problems.add("dataset_args.synthetic.drop_misread_by",
+                         f"must be a version folder inside the repository, such as models/mnist/3; got {teacher!r}")
         share = synthetic.get("gate_max_refused")
         if _is(share, NUMBER) and not 0 < share < 1:
             problems.add("dataset_args.synthetic.gate_max_refused", f"must be between 0 and 1, got {share}")
