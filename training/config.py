@@ -42,7 +42,8 @@ SYNTHETIC_ARGS: dict[str, tuple[Any, bool]] = {
     # training.export.HeldOut: the held-out digits the not-a-digit threshold is chosen on, and the share it may refuse
     "gate_chosen_on": (str, False), "gate_max_refused": (NUMBER, False),
 }
-GATE_CHOSEN_ON = ("mnist", "rendered_read_right")  # training.export.HeldOut.CHOSEN_ON (no TensorFlow import here)
+# dataset_args.synthetic.gate_chosen_on -> the held-out digits training.export.HeldOut chooses the threshold on
+GATE_CHOSEN_ON = {"mnist": "held-out MNIST digits", "rendered_read_right": "held-out rendered digits read right"}
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),

@@ -196,12 +196,14 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     has_ink = train["x"].reshape(len(train["x"]), -1).sum(axis=1) >= MIN_INK_MASS
     usable = (train["y"] < 0) | has_ink
     dropped = {"digits_without_ink_dropped": int((~usable).sum())}
-    if args["drop_straight_negatives"]:
-        straight = (train["y"] < 0) & has_ink & straight_strokes(train["x"])
+    if args["drop_straight_negatives"]:  # only the inked non-digits are measured
+        straight = (train["y"] < 0) & has_ink
+        straight[straight] = straight_strokes(train["x"][straight])
         usable &= ~straight
         dropped["straight_negatives_dropped"] = int(straight.sum())
-    if args["drop_misread_by"]:
-        misread = misread_by(REPO / args["drop_misread_by"], train["x"], train["y"]) & usable
+    if args["drop_misread_by"]:  # only the digits still used are read by the teacher
+        misread = (train["y"] >= 0) & usable
+        misread[misread] = misread_by(REPO / args["drop_misread_by"], train["x"][misread], train["y"][misread])
         usable &= ~misread
         dropped["misread_digits_dropped"] = int(misread.sum())
     log.info("rendered images left out of training: %s", dropped)

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from service.inference.versions import sha256_file
 from training.calibration import calibration_block, choose_threshold, refused
+from training.config import GATE_CHOSEN_ON
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,10 @@ class HeldOut:
     The rates the gate then has on every kind are recorded beside it.
     """
 
-    CHOSEN_ON = {"mnist": "held-out MNIST digits", "rendered_read_right": "held-out rendered digits read right"}
-
     def __init__(self, x: np.ndarray, y: np.ndarray, kinds: np.ndarray, max_refused: float = 0.005,
                  chosen_on: str = "mnist") -> None:
-        if chosen_on not in self.CHOSEN_ON:
-            raise ValueError(f"chosen_on must be one of {sorted(self.CHOSEN_ON)}, got {chosen_on!r}")
+        if chosen_on not in GATE_CHOSEN_ON:
+            raise ValueError(f"chosen_on must be one of {sorted(GATE_CHOSEN_ON)}, got {chosen_on!r}")
         self.x, self.y, self.kinds, self.max_refused, self.chosen_on = x, y, kinds, max_refused, chosen_on
 
     def blocks(self, logits_of: Any, x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str) -> dict[str, Any]:
@@ -81,7 +80,7 @@ class HeldOut:
                 "method": "no ink figure, or energy score (log-sum-exp of the logits) below the threshold",
                 "threshold": round(threshold, 6),
                 "chosen_to_refuse_at_most_percent": 100 * self.max_refused,
-                "chosen_on": f"{int(chooser.sum())} {self.CHOSEN_ON[self.chosen_on]}",
+                "chosen_on": f"{int(chooser.sum())} {GATE_CHOSEN_ON[self.chosen_on]}",
                 f"mnist_{eval_name}_refused_percent": round(100 * float(eval_no.mean()), 3),
                 "held_out_digits_refused_percent": round(100 * float(no[digits].mean()), 3),
                 "held_out_non_digits_refused_percent": round(100 * float(no[~digits].mean()), 3),
