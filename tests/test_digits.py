@@ -277,6 +277,38 @@ def test_a_digits_own_pieces_are_no_rivals() -> None:
     assert not digits.has_rival(mask, digits.keep_digit(mask))
 
 
+def stripes(gap: int, width: int, h: int = 240, w: int = 320) -> np.ndarray:
+    """Diagonal dark stripes over the whole picture: a striped cloth or wallpaper."""
+    image = page(h, w)
+    for x in range(-h, w, gap):
+        cv2.line(image, (x, h), (x + h, 0), 40, width, cv2.LINE_AA)
+    return image
+
+
+@pytest.mark.parametrize(("gap", "width"), [(24, 6), (40, 12)])
+def test_one_stripe_of_a_striped_picture_is_no_digit(gap: int, width: int) -> None:
+    """Every stripe runs off the picture, so none is a rival; one kept alone would reach the network as a "1"."""
+    image = stripes(gap, width)
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    kept = digits.keep_digit(cleaned)
+    assert kept.any() and not digits.has_rival(cleaned, kept)
+    assert digits.in_pattern(cleaned, kept)
+    assert not digits.to_mnist(image).any()  # the gate then answers "not a digit"
+
+
+def test_a_digit_beside_the_tables_edge_and_a_shadow_is_no_pattern() -> None:
+    """A few large pieces at the border (the table, a shadow's rim, a corner of another sheet) are the scene."""
+    image = write(page())
+    image[:, -14:] = 20
+    image[-10:, :] = 30
+    image[:40, :12] = 25
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    assert not digits.in_pattern(cleaned, digits.keep_digit(cleaned))
+    assert digits.to_mnist(image).any()
+
+
 # ------------------------------------------------------------------ size, aspect ratio, centring
 
 

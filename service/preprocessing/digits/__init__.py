@@ -40,11 +40,13 @@ from service.preprocessing.digits.components import (  # noqa: F401
     BAND_MAX_BULGE,
     RIVAL_MIN_AREA,
     RIVAL_MIN_SIDE,
+    PATTERN_MIN_PIECES,
     label_components,
     stroke_width,
     is_band,
     keep_digit,
     has_rival,
+    in_pattern,
 )
 from service.preprocessing.digits.mnist import (  # noqa: F401
     MNIST_SIZE,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from service.preprocessing.digits.components import has_rival, keep_digit, label_components, stroke_width
+from service.preprocessing.digits.components import (has_rival, in_pattern, keep_digit, label_components,
+                                                     stroke_width)
 from service.preprocessing.digits.ink import border_median, binarize, darkness, ink_is_dark, shrink, to_gray
 from service.preprocessing.digits.rules import remove_rules
 
@@ -136,12 +137,15 @@ def center_mnist(digit: np.ndarray) -> np.ndarray:
 
 def photo_mask(gray: np.ndarray) -> np.ndarray:
     """The digit's ink as a 0/255 mask on the shrunk photo; empty when no ink is found, or when the picture holds
-    several separate figures of comparable size (``has_rival``): then it does not show one digit."""
+    several separate figures of comparable size (``has_rival``) or a pattern the figure is part of (``in_pattern``):
+    then it does not show one digit."""
     ink = darkness(shrink(gray))
     cleaned = remove_rules(binarize(ink), ink)
-    components = label_components(cleaned)  # labelled once for both
+    components = label_components(cleaned)  # labelled once for all three
     digit = keep_digit(cleaned, components)
-    return np.zeros_like(digit) if has_rival(cleaned, digit, components) else digit
+    if has_rival(cleaned, digit, components) or in_pattern(cleaned, digit, components):
+        return np.zeros_like(digit)
+    return digit
 
 
 def to_mnist(image: np.ndarray) -> np.ndarray:
