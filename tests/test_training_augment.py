@@ -69,6 +69,16 @@ def test_augment_digits_keeps_shape_dtype_and_range():
     assert not np.allclose(values, bar_images(16).numpy())
 
 
+def test_augment_share_leaves_the_rest_of_the_batch_as_it_is():
+    """About the share asked for is augmented; the others come back bit for bit."""
+    tf.random.set_seed(5)
+    images = bar_images(400)
+    out = augment.augment_share(augment.augment_digits, 0.25)(images).numpy()
+    changed = ~np.all(out == images.numpy(), axis=(1, 2, 3))
+    assert 0.15 < changed.mean() < 0.35
+    assert augment.augment_share(augment.augment_digits, 1.0) is augment.augment_digits
+
+
 def flat_batch(n: int = 16, side: int = 64) -> tf.data.Dataset:
     """Image i is filled with the value i, so every pixel tells which image it came from; labels one-hot."""
     images = np.stack([np.full((side, side, 3), float(i), np.float32) for i in range(n)])

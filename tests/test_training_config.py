@@ -128,6 +128,16 @@ def test_shipped_configs_are_valid(path):
     validate_config(json.loads(path.read_text()))
 
 
+@pytest.mark.parametrize("share", [0, 1.5, -0.2, "half"])
+def test_augment_share_is_a_share_of_the_batch(share):
+    raw = {"dataset": "MnistDataset", "dataset_args": {"augment_share": share}, "model": "DigitModel",
+           "network": "cnn", "train_args": {"batch_size": 8, "epochs": 1}}
+    with pytest.raises(InvalidConfig, match="dataset_args.augment_share"):
+        validate_config(raw)
+    raw["dataset_args"]["augment_share"] = 0.5
+    assert validate_config(raw).dataset_args["augment_share"] == 0.5
+
+
 def test_synthetic_dataset_args_are_checked():
     raw = {"dataset": "MnistDataset",
            "dataset_args": {"synthetic": {"digits": -1, "colour": 2, "seed": "x", "drop_straight_negatives": 1,

@@ -8,6 +8,7 @@ stroke width and sharpness than MNIST, and sometimes a speck or a fragment of a 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -102,6 +103,23 @@ def augment_digits(images: tf.Tensor) -> tf.Tensor:
     out = specks(out)
     out = line_fragments(out)
     return tf.clip_by_value(out, 0.0, 1.0)
+
+
+def augment_share(augment: Callable[[tf.Tensor], tf.Tensor], share: float) -> Callable[[tf.Tensor], tf.Tensor]:
+    """``augment`` applied to about ``share`` of each batch's images, the rest left as they are.
+
+    A finishing stage with a small share lets the network see MNIST's own clean strokes again (its test digits are
+    clean) without forgetting the photo-like variations it needs for real photos, which training without any
+    augmentation does.
+    """
+    if share >= 1.0:
+        return augment
+
+    def some(images: tf.Tensor) -> tf.Tensor:
+        chosen = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < share
+        return tf.where(chosen, augment(images), images)
+
+    return some
 
 
 def channel_gain(images: tf.Tensor, max_gain: float, noise: float = 4.0) -> tf.Tensor:

@@ -26,7 +26,7 @@ MODELS: dict[str, tuple[str, str]] = {
 DATASET_ARGS: dict[str, dict[str, tuple[Any, bool]]] = {
     "MnistDataset": {"image_size": (list, False), "path": (str, False), "tfrecords_dir": (str, False),
                      "limit": (int, False), "seed": (int, False), "augment": (bool, False),
-                     "synthetic": (dict, False)},
+                     "augment_share": (NUMBER, False), "synthetic": (dict, False)},
     "ImageFolderDataset": {"path": (str, True), "image_size": (list, True), "validation_split": (NUMBER, False),
                            "seed": (int, False), "limit": (int, False), "channel_gain": (NUMBER, False)},
     "TrainEvalFolderDataset": {"path": (str, True), "image_size": (list, True), "final": (bool, False),
@@ -207,6 +207,9 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
     limit = dataset_args.get("limit")
     if _is(limit, int) and limit < 1:
         problems.add("dataset_args.limit", f"must be >= 1, got {limit}")
+    augment_share = dataset_args.get("augment_share")
+    if _is(augment_share, NUMBER) and not 0 < augment_share <= 1:
+        problems.add("dataset_args.augment_share", f"must be in (0, 1], got {augment_share}")
     synthetic = dataset_args.get("synthetic")
     if isinstance(synthetic, dict):
         _check_args(problems, "dataset_args.synthetic", synthetic, SYNTHETIC_ARGS)

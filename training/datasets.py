@@ -25,6 +25,7 @@ from service.inference.versions import sha256_file
 from service.preprocessing import decode_image, to_rgb_input
 from training import tfrecords
 from training.augment import augment_digits
+from training.augment import augment_share as augment_share_of
 from training.augment import channel_gain as gain_jitter
 
 log = logging.getLogger(__name__)
@@ -79,19 +80,21 @@ def _subset(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> tuple
 
 
 def mnist_dataset(*, path: str | None = None, tfrecords_dir: str | None = None, image_size: list[int] | None = None,
-                  limit: int | None = None, seed: int = 0, augment: bool = True,
+                  limit: int | None = None, seed: int = 0, augment: bool = True, augment_share: float = 1.0,
                   synthetic: dict[str, Any] | None = None) -> Data:
     """MNIST from ``mnist.npz`` (default: ../shared/data, else the Keras download) or a TFRecord directory.
 
     ``synthetic`` adds rendered photos and drawings of MNIST training digits and rendered non-digits, all passed
     through the service's preprocessing (``training.synth``), and keeps a held-out share of them and of MNIST's
-    training digits for calibration and the digit gate (see ``with_synthetic``).
+    training digits for calibration and the digit gate (see ``with_synthetic``). ``augment_share`` is the share of
+    each batch that gets the digit augmentation.
     """
     shape = tuple(image_size or (28, 28, 1))
     if tuple(shape) != (28, 28, 1):
         raise ValueError(f"MnistDataset image_size must be [28, 28, 1], got {list(shape)}")
     common = dict(labels=[str(d) for d in range(10)], input_shape=shape, preprocessing={"kind": "mnist"},
-                  input_range=[0, 1], eval_name="test", augment=augment_digits if augment else None)
+                  input_range=[0, 1], eval_name="test",
+                  augment=augment_share_of(augment_digits, augment_share) if augment else None)
     if tfrecords_dir:
         directory = Path(tfrecords_dir)
         train_files = tfrecords.shard_files(directory, "train")
