@@ -129,8 +129,8 @@ def test_real_photos_from_another_source_are_not_digits(mnist_model):
     faces = [encode(np.rint(face * 255).astype(np.uint8)) for face in np.load(folder / "lfw_subset.npy")]
     assert len(photos) >= 20 and len(faces) == 200
     photo_rate, face_rate = refusal_rate(mnist_model, photos), refusal_rate(mnist_model, faces)
-    # Measured with the shipped model (version 6, as version 3): 25 of 26 photos (the one let through is the Shepp-Logan
-    # phantom, an ellipse, read as "0") and 200 of 200 faces.
+    # Measured with the shipped model (version 6; version 3 the same): 25 of 26 photos (the one let through is the
+    # Shepp-Logan phantom, an ellipse, read as "0") and 200 of 200 faces.
     assert photo_rate >= 0.9, f"{photo_rate:.1%} of {len(photos)} photos refused"
     assert face_rate >= 0.98, f"{face_rate:.1%} of {len(faces)} faces refused"
 
