@@ -21,7 +21,7 @@ RIVAL_MIN_AREA = 0.25
 RIVAL_MIN_SIDE = 0.5
 # This many pieces running off the picture beside the figure, each with at least RIVAL_MIN_AREA of its ink, make
 # the figure one element of a pattern (stripes, the remains of a grid, foliage). Chosen on held-in renders: of
-# 4,240 rendered digit photos, 4 have five such pieces and none six; of 3,630 rendered non-digits, 67 have six.
+# 4,240 rendered digit photos, 4 have five such pieces and none six; of 3,630 non-digits, 67 have six or more.
 PATTERN_MIN_PIECES = 6
 
 
