@@ -129,6 +129,17 @@ def keep_digit(mask: np.ndarray, components: Components | None = None) -> np.nda
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
+def _other_pieces(mask: np.ndarray, kept: np.ndarray,
+                  components: Components | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mask's components apart from the kept figure: (stats table without the background, which rows are not
+    the figure's own pieces, which rows reach the image's edge)."""
+    _, labels, stats = components or label_components(mask)
+    table = stats[1:]  # one row per component, the background dropped
+    other = np.ones(len(table), dtype=bool)
+    other[np.unique(labels[kept > 0]) - 1] = False  # the kept figure's own pieces
+    return table, other, _touches_border(table, mask.shape)
+
+
 def in_pattern(mask: np.ndarray, kept: np.ndarray, components: Components | None = None) -> bool:
     """Is the figure ``keep_digit`` kept one of many sizeable pieces that run off the picture?
 
@@ -138,12 +149,9 @@ def in_pattern(mask: np.ndarray, kept: np.ndarray, components: Components | None
     """
     if not kept.any():
         return False
-    _, labels, stats = components or label_components(mask)
-    table = stats[1:]
-    at_border = _touches_border(table, mask.shape)
-    at_border[np.unique(labels[kept > 0]) - 1] = False  # the kept figure's own pieces
+    table, other, at_border = _other_pieces(mask, kept, components)
     sizeable = table[:, cv2.CC_STAT_AREA] >= RIVAL_MIN_AREA * np.count_nonzero(kept)
-    return int((at_border & sizeable).sum()) >= PATTERN_MIN_PIECES
+    return int((other & at_border & sizeable).sum()) >= PATTERN_MIN_PIECES
 
 
 def has_rival(mask: np.ndarray, kept: np.ndarray, components: Components | None = None) -> bool:
@@ -157,11 +165,8 @@ def has_rival(mask: np.ndarray, kept: np.ndarray, components: Components | None 
     """
     if not kept.any():
         return False
-    _, labels, stats = components or label_components(mask)
+    table, other, at_border = _other_pieces(mask, kept, components)
     _, _, w, h = cv2.boundingRect(kept)
-    table = stats[1:]  # one row per component, the background dropped
-    free = ~_touches_border(table, mask.shape)
-    free[np.unique(labels[kept > 0]) - 1] = False  # the kept figure's own pieces
     width, height, area = table[:, cv2.CC_STAT_WIDTH], table[:, cv2.CC_STAT_HEIGHT], table[:, cv2.CC_STAT_AREA]
     large = (area >= RIVAL_MIN_AREA * np.count_nonzero(kept)) & (np.maximum(width, height) >= RIVAL_MIN_SIDE * max(w, h))
-    return bool((free & large).any())
+    return bool((other & ~at_border & large).any())
