@@ -169,3 +169,17 @@ def test_energy_margins_are_checked():
     for bad in ([0.0, 7.0], [7.0], ["a", 1]):
         with pytest.raises(InvalidConfig, match="energy_margins"):
             validate_config({**base, "train_args": {**base["train_args"], "energy_margins": bad}})
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ({"width": 0}, "network_args.width: must be >= 1"),
+    ({"head_units": -1}, "network_args.head_units: must be >= 0"),
+    ({"head_units": 1.5}, "network_args.head_units: must be an integer"),
+])
+def test_digit_network_sizes_are_checked(args, expected):
+    base = {"dataset": "MnistDataset", "dataset_args": {"image_size": [28, 28, 1]}, "model": "DigitModel",
+            "network": "cnn", "network_args": {}, "train_args": {"batch_size": 8, "epochs": 1}}
+    assert validate_config({**base, "network_args": {"width": 32, "head_units": 128}}).network_args["head_units"] == 128
+    with pytest.raises(InvalidConfig) as info:
+        validate_config({**base, "network_args": args})
+    assert expected in info.value.message

@@ -231,6 +231,10 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
                                                                                    dict) else None
     if _is(dropout, NUMBER) and not 0 <= dropout < 1:
         problems.add("network_args.dropout_amount", f"must be in [0, 1), got {dropout}")
+    network_args = raw.get("network_args") if isinstance(raw.get("network_args"), dict) else {}
+    for key, low in (("width", 1), ("head_units", 0)):
+        if _is(network_args.get(key), int) and network_args[key] < low:
+            problems.add(f"network_args.{key}", f"must be >= {low}, got {network_args[key]}")
     activation = (raw.get("network_args") or {}).get("activation") if isinstance(raw.get("network_args"),
                                                                                    dict) else None
     if isinstance(activation, str) and activation not in ACTIVATIONS:

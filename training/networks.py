@@ -46,9 +46,13 @@ def _conv_bn(x, filters: int, activation: str, kernel: int = 3, strides: int = 1
 
 
 def cnn(input_shape: tuple[int, ...], num_classes: int, *, activation: str = "relu", dropout_amount: float = 0.3,
-        width: int = 24) -> keras.Model:
+        width: int = 24, head_units: int = 0) -> keras.Model:
     """The shipped digit network: three conv stages with batch norm, global pooling; about 80K parameters
-    (small enough for well under a millisecond per digit through TFLite, and for a CPU training run)."""
+    (small enough for well under a millisecond per digit through TFLite, and for a CPU training run).
+
+    ``head_units`` > 0 replaces the global pooling with a dense layer over the whole 7x7 map: the classifier then
+    sees where each stroke feature lies, not only which features occur (a "?" and a "7" share their parts).
+    """
     inputs = keras.Input(input_shape)
     x = _conv_bn(inputs, width, activation)
     x = _conv_bn(x, width, activation)
@@ -57,7 +61,12 @@ def cnn(input_shape: tuple[int, ...], num_classes: int, *, activation: str = "re
     x = _conv_bn(x, 2 * width, activation)
     x = layers.MaxPooling2D()(x)
     x = _conv_bn(x, 4 * width, activation)
-    x = layers.GlobalAveragePooling2D()(x)
+    if head_units > 0:
+        x = layers.Flatten()(x)
+        x = layers.Dropout(dropout_amount)(x)
+        x = layers.Dense(head_units, activation=activation)(x)
+    else:
+        x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout_amount)(x)
     return keras.Model(inputs, layers.Dense(num_classes)(x), name="cnn")
 
