@@ -227,16 +227,14 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
         share = synthetic.get("gate_max_refused")
         if _is(share, NUMBER) and not 0 < share < 1:
             problems.add("dataset_args.synthetic.gate_max_refused", f"must be between 0 and 1, got {share}")
-    dropout = (raw.get("network_args") or {}).get("dropout_amount") if isinstance(raw.get("network_args"),
-                                                                                   dict) else None
+    network_args = raw.get("network_args") if isinstance(raw.get("network_args"), dict) else {}
+    dropout = network_args.get("dropout_amount")
     if _is(dropout, NUMBER) and not 0 <= dropout < 1:
         problems.add("network_args.dropout_amount", f"must be in [0, 1), got {dropout}")
-    network_args = raw.get("network_args") if isinstance(raw.get("network_args"), dict) else {}
     for key, low in (("width", 1), ("head_units", 0)):
         if _is(network_args.get(key), int) and network_args[key] < low:
             problems.add(f"network_args.{key}", f"must be >= {low}, got {network_args[key]}")
-    activation = (raw.get("network_args") or {}).get("activation") if isinstance(raw.get("network_args"),
-                                                                                   dict) else None
+    activation = network_args.get("activation")
     if isinstance(activation, str) and activation not in ACTIVATIONS:
         problems.add("network_args.activation", f"unknown activation {activation!r} (one of: {', '.join(ACTIVATIONS)})")
 
