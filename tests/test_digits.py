@@ -297,6 +297,40 @@ def test_one_stripe_of_a_striped_picture_is_no_digit(gap: int, width: int) -> No
     assert not digits.to_mnist(image).any()  # the gate then answers "not a digit"
 
 
+def few_stripes(count: int, width: int, h: int = 240, w: int = 320) -> np.ndarray:
+    """A few wide, slightly slanted stripes across the picture: a striped cloth seen close up, or thick rules."""
+    image = page(h, w)
+    for k in range(count):
+        y = int((k + 0.5) * h / count)
+        cv2.line(image, (0, y - 20), (w, y + 20), 40, width, cv2.LINE_AA)
+    return image
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_one_of_a_few_stripes_running_across_is_no_digit(count: int) -> None:
+    """Too few pieces for a pattern by their number, but the kept one is a straight stroke crossing the picture."""
+    image = few_stripes(count, 24)
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    kept = digits.keep_digit(cleaned)
+    assert kept.any() and not digits.has_rival(cleaned, kept)
+    assert digits.runs_across(kept) and count - 1 < digits.PATTERN_MIN_PIECES
+    assert digits.in_pattern(cleaned, kept)
+    assert not digits.to_mnist(image).any()
+
+
+def test_a_tightly_cropped_one_running_off_the_picture_alone_is_still_read() -> None:
+    """A 1 cropped at both ends runs across the picture too; with nothing beside it, it stays a digit."""
+    image = page()
+    cv2.line(image, (150, 0), (170, 239), 30, 14, cv2.LINE_AA)
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    kept = digits.keep_digit(cleaned)
+    assert digits.runs_across(kept)
+    assert not digits.in_pattern(cleaned, kept)
+    assert digits.to_mnist(image).any()
+
+
 def test_a_digit_beside_the_tables_edge_and_a_shadow_is_no_pattern() -> None:
     """A few large pieces at the border (the table, a shadow's rim, a corner of another sheet) are the scene."""
     image = write(page())

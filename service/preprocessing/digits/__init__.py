@@ -41,12 +41,14 @@ from service.preprocessing.digits.components import (  # noqa: F401
     RIVAL_MIN_AREA,
     RIVAL_MIN_SIDE,
     PATTERN_MIN_PIECES,
+    STRIPE_MAX_BULGE,
     label_components,
     stroke_width,
     is_band,
     keep_digit,
     has_rival,
     in_pattern,
+    runs_across,
 )
 from service.preprocessing.digits.mnist import (  # noqa: F401
     MNIST_SIZE,
