@@ -12,9 +12,9 @@ import pytest
 from service import create_app
 from service.cli import format_line
 from service.inference import Manifest, Model, ModelRegistry
-from service.inference.gate import DigitGate, energy_score
+from service.inference.gate import DigitGate, energy_score, has_figure, ink_axes
 from service.inference.model import softmax
-from tests.conftest import encode
+from tests.conftest import SHARED_DATA, encode
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -101,6 +101,44 @@ def test_gate_reads_the_manifest_block():
     gate = DigitGate.from_manifest({"ood": {"threshold": 0.7}})
     assert gate is not None and gate.threshold == 0.7
     assert not gate.has_figure(np.zeros((28, 28, 1), np.float32))
+
+
+def bar(angle: float, width: int = 2) -> np.ndarray:
+    """A straight stroke 20 pixels long through the centre of a 28x28 input, ``angle`` degrees from the horizontal."""
+    import cv2
+
+    image = np.zeros((28, 28), np.float32)
+    dx, dy = 10 * np.cos(np.radians(angle)), -10 * np.sin(np.radians(angle))
+    cv2.line(image, (round(14 - dx), round(14 - dy)), (round(14 + dx), round(14 + dy)), 1.0, width, cv2.LINE_AA)
+    return image[..., None]
+
+
+def test_ink_axes_of_lines_a_disc_and_nothing():
+    flat, upright, disc = ink_axes(bar(0)), ink_axes(bar(90)), ink_axes(np.pad(np.ones((10, 10)), 9))
+    assert flat[0] < 0.2 and flat[1] == pytest.approx(0, abs=1)
+    assert upright[0] < 0.2 and upright[1] == pytest.approx(90, abs=1)
+    assert ink_axes(bar(45))[1] == pytest.approx(45, abs=3)
+    assert disc[0] == pytest.approx(1.0)
+    assert ink_axes(np.zeros((28, 28))) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(("angle", "figure"), [(0, False), (15, False), (-20, False), (45, True), (70, True),
+                                               (90, True), (-60, True)])
+def test_a_flat_dash_is_no_figure_but_an_upright_or_slanted_stroke_is(angle: float, figure: bool):
+    """A 1 stands upright or leans; a nearly horizontal straight stroke is a rule's piece, an edge, a lone bar."""
+    assert has_figure(bar(angle)) is figure
+    gate = DigitGate(threshold=0.0)
+    assert gate.accepts(bar(angle), np.asarray(SURE_SEVEN)) is figure
+
+
+def test_no_mnist_digit_is_a_flat_dash():
+    path = SHARED_DATA / "mnist" / "mnist.npz"
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared data folder beside the repository)")
+    with np.load(path) as data:
+        digits = np.concatenate([data["x_train"], data["x_test"]]).astype(np.float32) / 255
+    dashes = [i for i, image in enumerate(digits) if not has_figure(image)]
+    assert dashes == []
 
 
 def test_cli_line_keeps_one_key_and_says_not_a_digit():

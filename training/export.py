@@ -55,7 +55,7 @@ class HeldOut:
         self.x, self.y, self.kinds, self.max_refused, self.chosen_on = x, y, kinds, max_refused, chosen_on
 
     def blocks(self, logits_of: Any, x_eval: np.ndarray, y_eval: np.ndarray, eval_name: str) -> dict[str, Any]:
-        from service.inference.gate import MIN_INK_MASS, energy_score
+        from service.inference.gate import energy_score, has_figure
 
         logits, eval_logits = logits_of(self.x), logits_of(x_eval)
         digits = self.y >= 0
@@ -64,20 +64,20 @@ class HeldOut:
         blocks: dict[str, Any] = {"calibration": calibration}
         if (~digits).any():
             scores = energy_score(logits)
-            figure = self.x.reshape(len(self.x), -1).sum(axis=1) >= MIN_INK_MASS
+            figure = np.array([has_figure(image) for image in self.x], dtype=bool)
             if self.chosen_on == "mnist":
                 chooser = (self.kinds == "mnist") & figure
             else:
                 chooser = digits & (self.kinds != "mnist") & figure & (logits.argmax(axis=1) == self.y)
             threshold = choose_threshold(scores[chooser if chooser.any() else digits & figure], self.max_refused)
             no = refused(scores, figure, threshold)
-            eval_no = refused(energy_score(eval_logits), x_eval.reshape(len(x_eval), -1).sum(axis=1) >= MIN_INK_MASS,
+            eval_no = refused(energy_score(eval_logits), np.array([has_figure(image) for image in x_eval], dtype=bool),
                               threshold)
             rates = {str(kind): {"refused_percent": round(100 * float(no[self.kinds == kind].mean()), 2),
                                  "count": int((self.kinds == kind).sum()), "digit": bool(digits[self.kinds == kind][0])}
                      for kind in np.unique(self.kinds)}
             blocks["ood"] = {
-                "method": "no ink figure, or energy score (log-sum-exp of the logits) below the threshold",
+                "method": "no ink figure or a flat dash, or energy score (log-sum-exp of the logits) below the threshold",
                 "threshold": round(threshold, 6),
                 "chosen_to_refuse_at_most_percent": 100 * self.max_refused,
                 "chosen_on": f"{int(chooser.sum())} {GATE_CHOSEN_ON[self.chosen_on]}",

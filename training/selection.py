@@ -21,19 +21,11 @@ STRAIGHT_STROKE = 0.25
 
 
 def elongation(x: np.ndarray) -> np.ndarray:
-    """Per image (N, 28, 28[, 1], any scale): the square root of the minor over the major eigenvalue of the ink's
-    coordinate covariance, weighted by the ink; 0 for a perfect line (and for an empty image), 1 for a disc."""
-    x = x.reshape(len(x), x.shape[1], x.shape[2]).astype(np.float64)
-    rows, cols = np.mgrid[: x.shape[1], : x.shape[2]]
-    weights = x / np.maximum(x.sum(axis=(1, 2), keepdims=True), 1e-12)
-    mean_r, mean_c = (weights * rows).sum(axis=(1, 2)), (weights * cols).sum(axis=(1, 2))
-    dr, dc = rows - mean_r[:, None, None], cols - mean_c[:, None, None]
-    var_r, var_c = (weights * dr * dr).sum(axis=(1, 2)), (weights * dc * dc).sum(axis=(1, 2))
-    cov = (weights * dr * dc).sum(axis=(1, 2))
-    half_trace = (var_r + var_c) / 2
-    spread = np.sqrt(np.maximum(half_trace**2 - (var_r * var_c - cov**2), 0.0))
-    major, minor = half_trace + spread, np.maximum(half_trace - spread, 0.0)
-    return np.sqrt(minor / np.maximum(major, 1e-12))
+    """Per image (N, 28, 28[, 1], any scale): the elongation of its ink (``service.inference.gate.ink_axes``, the
+    measure the digit gate uses): 0 for a perfect line (and for an empty image), 1 for a disc."""
+    from service.inference.gate import ink_axes
+
+    return np.array([ink_axes(image)[0] for image in x], dtype=np.float64)
 
 
 def straight_strokes(x: np.ndarray) -> np.ndarray:
