@@ -100,7 +100,7 @@ def test_gate_reads_the_manifest_block():
     assert DigitGate.from_manifest({}) is None
     gate = DigitGate.from_manifest({"ood": {"threshold": 0.7}})
     assert gate is not None and gate.threshold == 0.7
-    assert not gate.has_figure(np.zeros((28, 28, 1), np.float32))
+    assert not gate.accepts(np.zeros((28, 28, 1), np.float32), np.asarray(SURE_SEVEN))  # no ink: no figure
 
 
 def bar(angle: float, width: int = 2) -> np.ndarray:

@@ -76,10 +76,6 @@ class DigitGate:
             return None
         return cls(float(block["threshold"]))
 
-    def has_figure(self, x: np.ndarray) -> bool:
-        """Before the network: does the preprocessed input hold a figure that can be a digit (``has_figure``)?"""
-        return has_figure(x)
-
     def accepts(self, x: np.ndarray, logits: np.ndarray) -> bool:
         """Both tests: a figure was found, and one digit stands out of the network's raw logits."""
         return has_figure(x) and float(energy_score(logits)) >= self.threshold

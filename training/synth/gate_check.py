@@ -65,7 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {mnist} not found (pass --photos-root)", file=sys.stderr)
         return 2
     from service.inference import ModelRegistry
-    from service.inference.gate import energy_score, has_figure
 
     model = ModelRegistry.from_directory(args.models, (args.model,)).get(args.model)
     if model.gate is None:
@@ -75,8 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arrays = cache.build(todo, args.workers, mnist, cache.photo_paths(args.photos_root))
     x = (arrays["x"].astype(np.float32) / 255)[..., None]
     logits = np.concatenate([model.outputs(x[i:i + 256]) for i in range(0, len(x), 256)])
-    figure = np.array([has_figure(image) for image in x], dtype=bool)
-    refused = ~figure | (energy_score(logits) < model.gate.threshold)
+    refused = ~np.array([model.gate.accepts(image, row) for image, row in zip(x, logits)], dtype=bool)
     right = logits.argmax(axis=1) == arrays["y"]
     report = {"model": args.model, "version": model.manifest.version, "seed": args.seed,
               **rates(refused, right, arrays["y"], arrays["kind"])}
