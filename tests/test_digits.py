@@ -270,6 +270,36 @@ def test_specks_far_away_and_the_pages_edge_are_not_rivals() -> None:
     assert digits.to_mnist(image).any()
 
 
+def one_and_a_mark(mark_ink: int) -> np.ndarray:
+    """A "1" and, far from it, a shorter stroke of ``mark_ink``: too small for a rival by its size alone."""
+    image = page()
+    cv2.line(image, (200, 60), (200, 180), 30, 8, cv2.LINE_AA)
+    cv2.line(image, (50, 40), (60, 90), mark_ink, 8, cv2.LINE_AA)
+    return image
+
+
+def test_a_smaller_mark_of_the_same_pen_is_a_rival() -> None:
+    """Marks of one pen spread over a page (scribbles, ticks): one of them alone would reach the network as a "1"."""
+    image = one_and_a_mark(30)
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    kept = digits.keep_digit(cleaned)
+    assert kept.any() and not digits.has_rival(cleaned, kept)  # by size alone it is none
+    assert digits.has_rival(cleaned, kept, ink=ink)
+    assert not digits.to_mnist(image).any()  # the gate then answers "not a digit"
+
+
+def test_a_fainter_mark_beside_a_digit_is_no_rival() -> None:
+    """The remains of a rule or a smudge beside a digit are fainter than its ink: the digit is still read."""
+    image = one_and_a_mark(120)
+    ink = digits.darkness(image)
+    cleaned = digits.remove_rules(digits.binarize(ink), ink)
+    kept = digits.keep_digit(cleaned)
+    assert cleaned[40:90, 45:65].any()  # the faint mark is in the mask: it is its darkness that clears it
+    assert not digits.has_rival(cleaned, kept, ink=ink)
+    assert digits.to_mnist(image).any()
+
+
 def test_a_digits_own_pieces_are_no_rivals() -> None:
     mask = digit_mask()
     top, bottom, left, right = ink_box(mask)

@@ -137,13 +137,13 @@ def center_mnist(digit: np.ndarray) -> np.ndarray:
 
 def photo_mask(gray: np.ndarray) -> np.ndarray:
     """The digit's ink as a 0/255 mask on the shrunk photo; empty when no ink is found, or when the picture holds
-    several separate figures of comparable size (``has_rival``) or a pattern the figure is part of (``in_pattern``):
-    then it does not show one digit."""
+    several separate figures of comparable size or of the same ink (``has_rival``) or a pattern the figure is part
+    of (``in_pattern``): then it does not show one digit."""
     ink = darkness(shrink(gray))
     cleaned = remove_rules(binarize(ink), ink)
     components = label_components(cleaned)  # labelled once for all three
     digit = keep_digit(cleaned, components)
-    if has_rival(cleaned, digit, components) or in_pattern(cleaned, digit, components):
+    if has_rival(cleaned, digit, components, ink) or in_pattern(cleaned, digit, components):
         return np.zeros_like(digit)
     return digit
 
