@@ -133,6 +133,30 @@ def test_ruled_lines_are_removed_and_the_digit_kept(tilt: int) -> None:
     assert (cleaned[truth] > 0).sum() > 0.97 * truth.sum()
 
 
+def ruled_page_on_a_table(margin: bool) -> np.ndarray:
+    """A "7" on ruled paper whose margin line runs from the top down to the table showing along the bottom."""
+    image = page()
+    for y in range(25, 200, 30):
+        cv2.line(image, (0, y), (319, y + 3), 170, 2)
+    if margin:
+        cv2.line(image, (60, 0), (62, 239), 120, 2)
+    image[205:, :] = 60  # the table beyond the page's edge
+    return write(image, "7", at=(150, 170))
+
+
+def test_a_rule_ending_at_the_pages_edge_is_removed() -> None:
+    """A line printed across the page ends where the page does, inside the picture when the table shows: it is
+    still a rule, and the digit reaches the network as it would without it."""
+    image = ruled_page_on_a_table(margin=True)
+    ink, beyond = digits.darkness_and_page(image)
+    assert beyond[230, 60] and not beyond[100, 60]
+    mask = digits.binarize(ink)
+    assert mask[100:190, 58:65].any()  # the margin line is ink, until the rules are removed
+    assert not digits.remove_rules(mask, ink, beyond)[100:190, 58:65].any()
+    with_margin, without = digits.to_mnist(image), digits.to_mnist(ruled_page_on_a_table(margin=False))
+    assert np.abs(with_margin - without).max() < 0.05
+
+
 @pytest.mark.parametrize("text", ["1", "4", "7", "2"])
 def test_digits_are_not_taken_for_rules(text: str) -> None:
     mask = np.where(write(page(), text, at=(110, 200), scale=4.5, thickness=6) < 128, 255, 0).astype(np.uint8)

@@ -24,12 +24,14 @@ from service.preprocessing.digits.ink import (  # noqa: F401
     paper_level,
     beyond_page,
     darkness,
+    darkness_and_page,
     binarize,
 )
 from service.preprocessing.digits.rules import (  # noqa: F401
     RULE_MIN_SPAN,
     RULE_MIN_SUPPORT,
     RULE_EDGE_REACH,
+    BEYOND_PAGE_SHARE,
     find_rules,
     faint_ink,
     remove_rules,

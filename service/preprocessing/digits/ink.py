@@ -155,12 +155,19 @@ def darkness(gray: np.ndarray) -> np.ndarray:
     Dividing by the paper's local level (rather than subtracting it) also undoes shadows, which dim ink and
     paper by the same factor.
     """
+    return darkness_and_page(gray)[0]
+
+
+def darkness_and_page(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``darkness`` and the mask of what lies beyond the page (``beyond_page``), which it sets to no ink: a rule
+    printed across the page ends where the page does."""
     dark_on_light = gray if ink_is_dark(gray) else 255 - gray
     paper = paper_level(dark_on_light)
     # On a nearly black page the ratio would turn sensor noise into "ink": the level is floored.
     ink = cv2.divide(cv2.subtract(paper, dark_on_light), np.maximum(paper, 32), scale=255)
-    ink[beyond_page(dark_on_light)] = 0
-    return ink
+    beyond = beyond_page(dark_on_light)
+    ink[beyond] = 0
+    return ink, beyond
 
 
 def binarize(ink: np.ndarray) -> np.ndarray:

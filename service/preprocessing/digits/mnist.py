@@ -8,7 +8,7 @@ import numpy as np
 
 from service.preprocessing.digits.components import (has_rival, in_pattern, keep_digit, label_components,
                                                      stroke_width)
-from service.preprocessing.digits.ink import border_median, binarize, darkness, ink_is_dark, shrink, to_gray
+from service.preprocessing.digits.ink import border_median, binarize, darkness_and_page, ink_is_dark, shrink, to_gray
 from service.preprocessing.digits.rules import remove_rules
 
 MNIST_SIZE = 28
@@ -139,8 +139,8 @@ def photo_mask(gray: np.ndarray) -> np.ndarray:
     """The digit's ink as a 0/255 mask on the shrunk photo; empty when no ink is found, or when the picture holds
     several separate figures of comparable size or of the same ink (``has_rival``) or a pattern the figure is part
     of (``in_pattern``): then it does not show one digit."""
-    ink = darkness(shrink(gray))
-    cleaned = remove_rules(binarize(ink), ink)
+    ink, beyond = darkness_and_page(shrink(gray))
+    cleaned = remove_rules(binarize(ink), ink, beyond)
     components = label_components(cleaned)  # labelled once for all three
     digit = keep_digit(cleaned, components)
     if has_rival(cleaned, digit, components, ink) or in_pattern(cleaned, digit, components):

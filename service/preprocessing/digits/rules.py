@@ -1,5 +1,5 @@
 """Ruled and squared paper: find the printed lines that run across the page and erase them, keeping the digit's
-own strokes (which end inside the picture, and keep their width where they cross or follow a line)."""
+own strokes (which end inside the page, and keep their width where they cross or follow a line)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ RULE_MIN_SPAN = 0.4
 # straight stroke (the tallest digits here are 55 % of the short side) does not.
 RULE_MIN_SUPPORT = 0.45
 # ... and that run from one side of the picture to the other: both ends of their thin ink within this fraction of
-# the picture's width (or height) from its edges. A digit's stroke ends inside the picture, however long it is.
+# the picture's width (or height) from its edges, or from the page's edge where the table beyond the page shows.
+# A digit's stroke ends inside the page, however long it is.
 RULE_EDGE_REACH = 0.06
+# The stretch of a line's course between its end and the picture's edge counts as beyond the page when at least
+# this share of it is.
+BEYOND_PAGE_SHARE = 0.9
 
 
 def find_rules(mask: np.ndarray) -> list[tuple[float, float, float, float]]:
@@ -62,12 +66,14 @@ def _fit_thin_line(
             int(supported[0]), int(supported[-1]))
 
 
-def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], guide: np.ndarray) -> None:
+def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], guide: np.ndarray,
+                beyond: np.ndarray | None = None) -> None:
     """Erase one rule in place from ``mask`` (keeping the ink that touches or crosses it) and from ``guide``.
 
     The Hough segment is only roughly placed (one-degree steps), so the line is first refitted to the pixels
     near it in ``guide`` (the faint-ink mask, where rules are whole); a fit supported by less than
-    ``RULE_MIN_SUPPORT`` of the image's width is no rule (a digit's straight stroke) and is left alone.
+    ``RULE_MIN_SUPPORT`` of the image's width is no rule (a digit's straight stroke) and is left alone, and so is
+    one that ends inside the page (``beyond``: what lies beyond the page, when known).
     Then a band as thick as the rule is cleared, except where ink continues just above or below the band:
     a stroke crossing the rule keeps its pixels, and a stroke lying along the rule keeps its full width (at
     the price of a stub of rule as long as the stroke, which only thickens its edge).
@@ -76,6 +82,7 @@ def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], gu
     horizontal = abs(x2 - x1) >= abs(y2 - y1)
     m = mask if horizontal else mask.T  # a view: erasing in m erases in mask
     g = guide if horizontal else guide.T
+    b = None if beyond is None else (beyond if horizontal else beyond.T)
     if not horizontal:
         x1, y1, x2, y2 = y1, x1, y2, x2
     h, w = m.shape
@@ -89,8 +96,17 @@ def _erase_rule(mask: np.ndarray, segment: tuple[float, float, float, float], gu
         return
     fit_slope, fit_icept, thickness, _, first, last = fit
     reach = RULE_EDGE_REACH * w
-    if first > reach or last < w - 1 - reach:
-        return  # it ends inside the picture: a digit's own straight stroke, not a line printed across the page
+
+    def off_the_page(xs: np.ndarray) -> bool:
+        """Does the line's course over these columns lie beyond the page?"""
+        rows = np.rint(fit_icept + fit_slope * xs).astype(int)
+        on = (rows >= 0) & (rows < h)
+        return b is not None and bool(on.any()) and float(b[rows[on], xs[on]].mean()) >= BEYOND_PAGE_SHARE
+
+    if first > reach and not off_the_page(np.arange(0, int(first - reach))):
+        return  # it ends inside the page: a digit's own straight stroke, not a line printed across it
+    if last < w - 1 - reach and not off_the_page(np.arange(int(last + reach) + 1, w)):
+        return
     xs = np.arange(w)
     centre = np.rint(fit_icept + fit_slope * xs).astype(int)
     inside = (centre >= 0) & (centre < h)
@@ -124,15 +140,16 @@ def faint_ink(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where((cv2.GaussianBlur(ink, (3, 3), 0) > level) | (mask > 0), 255, 0).astype(np.uint8)
 
 
-def remove_rules(mask: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
+def remove_rules(mask: np.ndarray, ink: np.ndarray | None = None, beyond: np.ndarray | None = None) -> np.ndarray:
     """Erase ruled lines, squared-paper grids and margin lines; strokes that cross them survive.
 
     ``ink`` (the ink map the mask came from) lets rules be found in full even when only their pieces
-    touching the digit made it into the mask.
+    touching the digit made it into the mask; ``beyond`` (what lies beyond the page, ``beyond_page``) lets a
+    rule end at the page's edge inside the picture, where the table begins.
     """
     guide = mask if ink is None else faint_ink(ink, mask)
     cleaned = mask.copy()
     for segment in find_rules(guide):
         if _still_there(guide, segment):
-            _erase_rule(cleaned, segment, guide)
+            _erase_rule(cleaned, segment, guide, beyond)
     return cleaned
