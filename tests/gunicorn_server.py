@@ -44,6 +44,16 @@ class Gunicorn:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return {int(pid) for pid in children.read_text().split()}
 
+    def wait_workers(self, count: int, timeout: float = 60) -> set[int]:
+        """The worker processes once the master has forked ``count`` of them: ``wait_ready`` returns as soon as one
+        answers, and on a busy machine the next one may not have been forked yet."""
+        deadline = time.monotonic() + timeout
+        while len(pids := self.worker_pids()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pids)} of {count} gunicorn workers after {timeout} s")
+            time.sleep(0.1)
+        return pids
+
     def terminate(self) -> None:
         self.process.send_signal(signal.SIGTERM)
 

@@ -195,7 +195,7 @@ def server(tmp_path_factory):
     srv = Gunicorn(tmp_path_factory.mktemp("corpus") / "server.log", workers=2,
                    CLASSIFIER_MODELS_DIR=str(MODELS_DIR), CLASSIFIER_MODELS="mnist,flowers")
     srv.wait_ready()
-    srv.pids = srv.worker_pids()
+    srv.pids = srv.wait_workers(2)
     yield srv
     srv.stop()
 
