@@ -18,7 +18,8 @@ RULE_MIN_SUPPORT = 0.45
 # A digit's stroke ends inside the page, however long it is.
 RULE_EDGE_REACH = 0.06
 # The stretch of a line's course between its end and the picture's edge counts as beyond the page when at least
-# this share of it is.
+# this share of it is. Measured on renders of one seed (5,000 digits, 5,000 non-digits): 11 more digits are read
+# right and accepted, 2 more non-digits are let through; no real-digits or test-data input changes.
 BEYOND_PAGE_SHARE = 0.9
 
 
