@@ -144,3 +144,20 @@ def test_few_mnist_test_digits_and_no_real_digit_are_refused(mnist_model):
     refused = [r["file"] for r in rows if not mnist_model.classify_bytes((REAL / r["file"]).read_bytes(),
                                                                           MAX_PIXELS).recognised]
     assert not refused
+
+
+def test_the_scores_of_real_digits_are_calibrated(mnist_model):
+    """The scores a user sees for real digits (the served network's outputs divided by the manifest's temperature,
+    which was fitted on held-out MNIST and rendered digits, never on these): expected calibration error, 15 bins.
+    Measured with the shipped model (version 7, temperature 1.12): 1.70% before the temperature and 1.78% after, at
+    98.7% accuracy and 98.0% mean confidence. With 153 pictures a few confident misses move it by a point."""
+    from training.calibration import expected_calibration_error, softmax
+
+    rows = list(csv.DictReader((need(REAL) / "labels.csv").open()))
+    x = np.stack([mnist_model.prepare((REAL / r["file"]).read_bytes(), MAX_PIXELS) for r in rows])
+    outputs, labels = mnist_model.outputs(x), np.array([int(r["label"]) for r in rows])
+    served = mnist_model.calibrated(outputs)
+    np.testing.assert_allclose(served, softmax(outputs, mnist_model.manifest.temperature), rtol=1e-5)
+    before, after = (expected_calibration_error(p, labels) for p in (softmax(outputs), served))
+    print(f"\nreal-digits ECE: {before:.2%} before the temperature, {after:.2%} after")
+    assert after <= 0.03, f"ECE {after:.2%} on {len(rows)} real digits"
