@@ -86,3 +86,19 @@ def refused(scores: np.ndarray, has_figure: np.ndarray, threshold: float) -> np.
 def choose_threshold(digit_scores: np.ndarray, max_refused: float) -> float:
     """The highest threshold that refuses at most ``max_refused`` of the held-out digits."""
     return float(np.quantile(digit_scores, max_refused, method="lower"))
+
+
+def threshold_refusing(non_digit_scores: np.ndarray, has_figure: np.ndarray, min_refused: float) -> float:
+    """The lowest threshold that refuses at least ``min_refused`` of the held-out non-digits.
+
+    Those without a figure are refused whatever the threshold; of the rest, the lowest-scoring ones are refused
+    until the share is reached. The threshold is the first value above the last of them on the 6-decimal grid a
+    manifest keeps, so the recorded threshold refuses exactly what was measured.
+    """
+    if not 0 < min_refused <= 1:
+        raise ValueError(f"min_refused must be in (0, 1], got {min_refused}")
+    ranked = np.sort(np.asarray(non_digit_scores, np.float64)[has_figure])
+    needed = math.ceil(min_refused * len(non_digit_scores) - 1e-9) - int((~has_figure).sum())
+    if needed <= 0:
+        return math.floor(float(ranked[0]) * 1e6) / 1e6 if len(ranked) else 0.0
+    return (math.floor(float(ranked[needed - 1]) * 1e6) + 1) / 1e6

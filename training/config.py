@@ -39,11 +39,13 @@ SYNTHETIC_ARGS: dict[str, tuple[Any, bool]] = {
     # training.selection: leave out non-digits that are one straight stroke, and rendered digits that the model
     # version in this folder (relative to the repository) misreads
     "drop_straight_negatives": (bool, False), "drop_misread_by": (str, False),
-    # training.export.HeldOut: the held-out digits the not-a-digit threshold is chosen on, and the share it may refuse
-    "gate_chosen_on": (str, False), "gate_max_refused": (NUMBER, False),
+    # training.export.HeldOut: the held-out set the not-a-digit threshold is chosen on, the share of its digits it
+    # may refuse (rules "mnist" and "rendered_read_right"), or the share of its non-digits it must ("non_digits")
+    "gate_chosen_on": (str, False), "gate_max_refused": (NUMBER, False), "gate_min_refused": (NUMBER, False),
 }
-# dataset_args.synthetic.gate_chosen_on -> the held-out digits training.export.HeldOut chooses the threshold on
-GATE_CHOSEN_ON = {"mnist": "held-out MNIST digits", "rendered_read_right": "held-out rendered digits read right"}
+# dataset_args.synthetic.gate_chosen_on -> the held-out examples training.export.HeldOut chooses the threshold on
+GATE_CHOSEN_ON = {"mnist": "held-out MNIST digits", "rendered_read_right": "held-out rendered digits read right",
+                  "non_digits": "held-out rendered non-digits"}
 TRAIN_ARGS: dict[str, tuple[Any, bool]] = {
     "batch_size": (int, True), "epochs": (int, True), "learning_rate": (NUMBER, False),
     "weight_decay": (NUMBER, False), "seed": (int, False), "initial_weights": (str, False),
@@ -224,9 +226,10 @@ def _check_values(problems: _Problems, raw: dict[str, Any]) -> None:
         if isinstance(teacher, str) and (PurePosixPath(teacher).is_absolute() or ".." in PurePosixPath(teacher).parts):
             problems.add("dataset_args.synthetic.drop_misread_by",
                          f"must be a version folder inside the repository, such as models/mnist/3; got {teacher!r}")
-        share = synthetic.get("gate_max_refused")
-        if _is(share, NUMBER) and not 0 < share < 1:
-            problems.add("dataset_args.synthetic.gate_max_refused", f"must be between 0 and 1, got {share}")
+        for key in ("gate_max_refused", "gate_min_refused"):
+            share = synthetic.get(key)
+            if _is(share, NUMBER) and not 0 < share < 1:
+                problems.add(f"dataset_args.synthetic.{key}", f"must be between 0 and 1, got {share}")
     network_args = raw.get("network_args") if isinstance(raw.get("network_args"), dict) else {}
     dropout = network_args.get("dropout_amount")
     if _is(dropout, NUMBER) and not 0 <= dropout < 1:

@@ -136,7 +136,7 @@ def mnist_dataset(*, path: str | None = None, tfrecords_dir: str | None = None, 
 
 SYNTHETIC_DEFAULTS = {"digits": 40000, "negatives": 24000, "held_out_digits": 5000, "held_out_negatives": 5000,
                       "seed": 0, "workers": 2, "drop_straight_negatives": False, "drop_misread_by": "",
-                      "gate_chosen_on": "mnist", "gate_max_refused": 0.005}
+                      "gate_chosen_on": "mnist", "gate_max_refused": 0.005, "gate_min_refused": 0.98}
 MNIST_HELD_OUT = 55000  # MNIST training digits from this index on are never trained on when ``synthetic`` is set
 
 
@@ -152,6 +152,32 @@ def synthetic_photos(root: Path) -> tuple[list[Path], list[Path]]:
             [files[i] for i in val] + sorted(mugs.glob("eval/*/*.jpg")))
 
 
+def synthetic_renders(split: str, digits: int, negatives: int, seed: int, workers: int, mnist: Path,
+                      photos: list[Path]) -> dict[str, Any]:
+    """Rendered digits and non-digits of one split, passed through the service's preprocessing, as network inputs.
+
+    Cached under ``runs/synth/`` by the arguments and a hash of the preprocessing and rendering code, so a change
+    to either renders afresh. Returns ``x`` (float32, N x 28 x 28 x 1), ``y`` (the digit, -1 for a non-digit),
+    ``kind`` and the cache file's ``cache`` name.
+    """
+    from training.synth.cache import build, tasks
+
+    code = hashlib.sha256()
+    for folder in (REPO / "service" / "preprocessing", REPO / "training" / "synth"):
+        for source in sorted(folder.rglob("*.py")):
+            code.update(source.read_bytes())
+    name = f"{split}-d{digits}-n{negatives}-s{seed}-{code.hexdigest()[:12]}.npz"
+    cache = REPO / "runs" / "synth" / name
+    if not cache.is_file():
+        log.info("rendering %d digits and %d non-digits (%s split) into %s", digits, negatives, split, cache)
+        arrays = build(tasks(seed, split, digits, negatives), workers, mnist, photos)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cache, **arrays)
+    with np.load(cache) as f:
+        return {"x": (f["x"].astype(np.float32) / 255.0)[..., None], "y": f["y"].astype(np.int32),
+                "kind": f["kind"].astype(str), "cache": name}
+
+
 def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     """Add rendered photos, drawings and non-digits to ``data`` and set held-out examples aside.
 
@@ -163,27 +189,13 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     """
     from training.export import HeldOut
     from training.selection import misread_by, straight_strokes
-    from training.synth.cache import build, tasks
 
     args = {**SYNTHETIC_DEFAULTS, **args}  # the keys and their types were checked with the config
     mnist = mnist_path or DEFAULT_MNIST
-    code = hashlib.sha256()
-    for folder in (REPO / "service" / "preprocessing", REPO / "training" / "synth"):
-        for source in sorted(folder.rglob("*.py")):
-            code.update(source.read_bytes())
     train_photos, held_photos = synthetic_photos(SHARED_DATA)
 
     def rendered(split: str, digits: int, negatives: int, photos: list[Path]) -> dict[str, np.ndarray]:
-        name = f"{split}-d{digits}-n{negatives}-s{args['seed']}-{code.hexdigest()[:12]}.npz"
-        cache = REPO / "runs" / "synth" / name
-        if not cache.is_file():
-            log.info("rendering %d digits and %d non-digits (%s split) into %s", digits, negatives, split, cache)
-            arrays = build(tasks(args["seed"], split, digits, negatives), args["workers"], mnist, photos)
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(cache, **arrays)
-        with np.load(cache) as f:
-            return {"x": (f["x"].astype(np.float32) / 255.0)[..., None], "y": f["y"].astype(np.int32),
-                    "kind": f["kind"].astype(str), "cache": name}
+        return synthetic_renders(split, digits, negatives, args["seed"], args["workers"], mnist, photos)
 
     train = rendered("train", args["digits"], args["negatives"], train_photos)
     held = rendered("holdout", args["held_out_digits"], args["held_out_negatives"], held_photos)
@@ -192,7 +204,7 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
         np.concatenate([x_mnist[MNIST_HELD_OUT:], held["x"]]),
         np.concatenate([y_mnist[MNIST_HELD_OUT:], held["y"]]),
         np.concatenate([np.full(len(x_mnist[MNIST_HELD_OUT:]), "mnist"), held["kind"]]),
-        max_refused=args["gate_max_refused"], chosen_on=args["gate_chosen_on"])
+        max_refused=args["gate_max_refused"], chosen_on=args["gate_chosen_on"], min_refused=args["gate_min_refused"])
     # A rendered digit the preprocessing found no ink in would teach the network a digit from an empty input.
     from service.inference.gate import MIN_INK_MASS
 
