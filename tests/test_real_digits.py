@@ -111,11 +111,13 @@ def test_photos_and_drawings_of_other_things_are_not_digits(mnist_model):
     rng = np.random.default_rng(20261202)
     rendered = [encode(render_negative_kind(rng, [])[0]) for _ in range(200)]
     photo_rate, rendered_rate = refusal_rate(mnist_model, photos), refusal_rate(mnist_model, rendered)
-    # Measured with the shipped model (version 7): 97.4% of the 228 photos (91 of the 95 flowers, 131 of the 133 mugs:
-    # those are 64x64 thumbnails, which take the path for small scans), 98.0% of the 200 renders (blank pages 39/39,
-    # glyphs 55/55, textures 69/70, scribbles 33/36; before the checks for a stroke running across the picture and
-    # for a flat dash: 95.5%). Version 6 refused 94.3% of the photos (124 mugs); version 3 97.4% (89 flowers, all mugs).
-    assert photo_rate >= 0.95, f"{photo_rate:.1%} of {len(photos)} photos refused"
+    # Measured with the shipped model (version 8): 99.1% of the 228 photos (93 of the 95 flowers, all 133 mugs), 98.0%
+    # of the 200 renders (blank pages 39/39, glyphs 55/55, textures 69/70, scribbles 33/36). Version 7, the same
+    # weights with a threshold refusing 2% of the held-out rendered digits instead of 98% of the non-digits: 97.4% of
+    # the photos (91 flowers, 131 mugs: those are 64x64 thumbnails, which take the path for small scans) and the same
+    # renders (before the checks for a stroke running across the picture and for a flat dash: 95.5%). Version 6
+    # refused 94.3% of the photos (124 mugs); version 3 97.4% (89 flowers, all mugs).
+    assert photo_rate >= 0.97, f"{photo_rate:.1%} of {len(photos)} photos refused"
     assert rendered_rate >= 0.95, f"{rendered_rate:.1%} of {len(rendered)} rendered non-digits refused"
 
 
@@ -130,8 +132,9 @@ def test_real_photos_from_another_source_are_not_digits(mnist_model):
     faces = [encode(np.rint(face * 255).astype(np.uint8)) for face in np.load(folder / "lfw_subset.npy")]
     assert len(photos) >= 20 and len(faces) == 200
     photo_rate, face_rate = refusal_rate(mnist_model, photos), refusal_rate(mnist_model, faces)
-    # Measured with the shipped model (version 7): 25 of 26 photos (the one let through is the Shepp-Logan phantom, an
-    # ellipse, read as "0") and 199 of 200 faces (196 before the check for a flat dash). Version 6: 25 of 26 and 198.
+    # Measured with the shipped model (version 8): 25 of 26 photos (the one let through is the Shepp-Logan phantom, an
+    # ellipse, read as "0") and 200 of 200 faces. Version 7: 25 of 26 and 199 (196 before the check for a flat dash).
+    # Version 6: 25 of 26 and 198.
     assert photo_rate >= 0.9, f"{photo_rate:.1%} of {len(photos)} photos refused"
     assert face_rate >= 0.98, f"{face_rate:.1%} of {len(faces)} faces refused"
 
