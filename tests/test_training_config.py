@@ -142,19 +142,23 @@ def test_synthetic_dataset_args_are_checked():
     raw = {"dataset": "MnistDataset",
            "dataset_args": {"synthetic": {"digits": -1, "colour": 2, "seed": "x", "drop_straight_negatives": 1,
                                           "drop_misread_by": 3, "gate_chosen_on": "everything",
-                                          "gate_max_refused": 2}},
+                                          "gate_max_refused": 2, "gate_min_refused": 1.5}},
            "model": "DigitModel", "network": "cnn", "train_args": {"batch_size": 8, "epochs": 1}}
     with pytest.raises(InvalidConfig) as caught:
         validate_config(raw)
     message = caught.value.message
     for field in ("dataset_args.synthetic.digits", "dataset_args.synthetic.colour", "dataset_args.synthetic.seed",
                   "dataset_args.synthetic.drop_straight_negatives", "dataset_args.synthetic.drop_misread_by",
-                  "dataset_args.synthetic.gate_chosen_on", "dataset_args.synthetic.gate_max_refused"):
+                  "dataset_args.synthetic.gate_chosen_on", "dataset_args.synthetic.gate_max_refused",
+                  "dataset_args.synthetic.gate_min_refused"):
         assert field in message
     good = {"digits": 10, "negatives": 5, "drop_straight_negatives": True, "drop_misread_by": "models/mnist/3",
             "gate_chosen_on": "rendered_read_right", "gate_max_refused": 0.02}
     raw["dataset_args"]["synthetic"] = good
     assert validate_config(raw).dataset_args["synthetic"] == good
+    by_non_digits = {**good, "gate_chosen_on": "non_digits", "gate_min_refused": 0.98}
+    raw["dataset_args"]["synthetic"] = by_non_digits
+    assert validate_config(raw).dataset_args["synthetic"] == by_non_digits
     for outside in ("/etc", "models/../../elsewhere"):  # the API takes the same config: no path out of the repository
         raw["dataset_args"]["synthetic"] = {**good, "drop_misread_by": outside}
         with pytest.raises(InvalidConfig, match="drop_misread_by"):
