@@ -178,6 +178,18 @@ def synthetic_renders(split: str, digits: int, negatives: int, seed: int, worker
                 "kind": f["kind"].astype(str), "cache": name}
 
 
+def held_out_examples(x_mnist: np.ndarray, y_mnist: np.ndarray, held: dict[str, Any], args: dict[str, Any]) -> Any:
+    """The ``HeldOut`` set of a synthetic recipe: MNIST's training digits from ``MNIST_HELD_OUT`` on (as network
+    inputs) and the held-out renders of ``synthetic_renders``, with the gate rule of ``args`` (synthetic args)."""
+    from training.export import HeldOut
+
+    return HeldOut(
+        np.concatenate([x_mnist[MNIST_HELD_OUT:], held["x"]]),
+        np.concatenate([y_mnist[MNIST_HELD_OUT:], held["y"]]),
+        np.concatenate([np.full(len(x_mnist[MNIST_HELD_OUT:]), "mnist"), held["kind"]]),
+        max_refused=args["gate_max_refused"], chosen_on=args["gate_chosen_on"], min_refused=args["gate_min_refused"])
+
+
 def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     """Add rendered photos, drawings and non-digits to ``data`` and set held-out examples aside.
 
@@ -187,7 +199,6 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     Held out, never trained on: MNIST's training digits from index 55,000 (the renders of the training set come
     from the indices below it), renders of those digits, and non-digits made from held-out photos with other seeds.
     """
-    from training.export import HeldOut
     from training.selection import misread_by, straight_strokes
 
     args = {**SYNTHETIC_DEFAULTS, **args}  # the keys and their types were checked with the config
@@ -200,11 +211,7 @@ def with_synthetic(data: Data, mnist_path: Path | None, **args: Any) -> None:
     train = rendered("train", args["digits"], args["negatives"], train_photos)
     held = rendered("holdout", args["held_out_digits"], args["held_out_negatives"], held_photos)
     x_mnist, y_mnist = data.x_train, data.y_train
-    data.held_out = HeldOut(
-        np.concatenate([x_mnist[MNIST_HELD_OUT:], held["x"]]),
-        np.concatenate([y_mnist[MNIST_HELD_OUT:], held["y"]]),
-        np.concatenate([np.full(len(x_mnist[MNIST_HELD_OUT:]), "mnist"), held["kind"]]),
-        max_refused=args["gate_max_refused"], chosen_on=args["gate_chosen_on"], min_refused=args["gate_min_refused"])
+    data.held_out = held_out_examples(x_mnist, y_mnist, held, args)
     # A rendered digit the preprocessing found no ink in would teach the network a digit from an empty input.
     from service.inference.gate import MIN_INK_MASS
 

@@ -36,23 +36,21 @@ log = logging.getLogger(__name__)
 COPIED = ("model.tflite", "model.keras", "history.json")
 
 
-def held_out_set(manifest: dict[str, Any], mnist: Path, photos_root: Path, workers: int) -> tuple[Any, ...]:
-    """(x, y, kinds, cache name, x_test, y_test): the recipe's held-out MNIST digits and renders, and MNIST test."""
-    from training.datasets import MNIST_HELD_OUT, SYNTHETIC_DEFAULTS, synthetic_photos, synthetic_renders
+def held_out_set(manifest: dict[str, Any], rule: dict[str, Any], mnist: Path, photos_root: Path,
+                 workers: int) -> tuple[Any, str, np.ndarray]:
+    """(``HeldOut`` with ``rule``, its renders' cache name, MNIST test inputs): the set the version's own
+    training recipe held out, built as training builds it."""
+    from training.datasets import SYNTHETIC_DEFAULTS, held_out_examples, synthetic_photos, synthetic_renders
 
-    synthetic = {**SYNTHETIC_DEFAULTS, **manifest["training"]["config"]["dataset_args"].get("synthetic", {})}
+    synthetic = {**SYNTHETIC_DEFAULTS, **manifest["training"]["config"]["dataset_args"].get("synthetic", {}), **rule}
     _, held_photos = synthetic_photos(photos_root)
     held = synthetic_renders("holdout", synthetic["held_out_digits"], synthetic["held_out_negatives"],
                              synthetic["seed"], workers, mnist, held_photos)
     with np.load(mnist) as data:
-        x_mnist = (data["x_train"][MNIST_HELD_OUT:].astype(np.float32) / 255)[..., None]
-        y_mnist = data["y_train"][MNIST_HELD_OUT:].astype(np.int32)
+        x_train = (data["x_train"].astype(np.float32) / 255)[..., None]
+        y_train = data["y_train"].astype(np.int32)
         x_test = (data["x_test"].astype(np.float32) / 255)[..., None]
-        y_test = data["y_test"].astype(np.int32)
-    x = np.concatenate([x_mnist, held["x"]])
-    y = np.concatenate([y_mnist, held["y"]])
-    kinds = np.concatenate([np.full(len(x_mnist), "mnist"), held["kind"]])
-    return x, y, kinds, held["cache"], x_test, y_test
+    return held_out_examples(x_train, y_train, held, synthetic), held["cache"], x_test
 
 
 def regated_manifest(manifest: dict[str, Any], ood: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
@@ -75,10 +73,7 @@ def publish(source: Path, manifest: dict[str, Any], promote: bool) -> str:
             if versions.sha256_file(staging / name) != digest:
                 raise RuntimeError(f"{source / name} does not match its manifest's sha256: not publishing")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        current = versions.resolve_default(model_dir)
-        if current is not None and versions.read_default(model_dir) is None:
-            # Pin today's default before a higher number appears, so publishing alone never changes what is served.
-            versions.write_default(model_dir, current)
+        versions.pin_default(model_dir)
         version = versions.publish(staging, model_dir)
         if promote:
             versions.write_default(model_dir, version)
@@ -108,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     from training.datasets import SHARED_DATA
-    from training.export import HeldOut, tflite_outputs
+    from training.export import tflite_outputs
 
     root = args.data or SHARED_DATA
     mnist = root / "mnist" / "mnist.npz"
@@ -121,11 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "synthetic" not in manifest.get("training", {}).get("config", {}).get("dataset_args", {}):
         print(f"error: {args.model_dir} was not trained with a held-out set of non-digits", file=sys.stderr)
         return 2
-    x, y, kinds, cache, x_test, y_test = held_out_set(manifest, mnist, root, args.workers)
-    held_out = HeldOut(x, y, kinds, max_refused=args.max_refused, chosen_on=args.chosen_on,
-                       min_refused=args.min_refused)
+    gate_rule = {"gate_chosen_on": args.chosen_on, "gate_min_refused": args.min_refused,
+                 "gate_max_refused": args.max_refused}
+    held_out, cache, x_test = held_out_set(manifest, gate_rule, mnist, root, args.workers)
     served = (args.model_dir / manifest["files"]["tflite"]).read_bytes()
-    ood = held_out.gate_block(tflite_outputs(served, x), x_test, tflite_outputs(served, x_test), "test")
+    ood = held_out.gate_block(tflite_outputs(served, held_out.x), x_test, tflite_outputs(served, x_test), "test")
     rule = {"chosen_on": args.chosen_on, "held_out_cache": cache,
             **({"min_refused": args.min_refused} if args.chosen_on == "non_digits" else
                {"max_refused": args.max_refused})}

@@ -51,9 +51,8 @@ def train_and_release(config: TrainConfig, model_dir: Path, *, keep_versions: in
             result["cancelled"] = True
             return result
         current = current_default_manifest(model_dir)
-        if current is not None and versions.read_default(model_dir) is None:
-            # Pin today's default before a higher number appears, so publishing alone never changes what is served.
-            versions.write_default(model_dir, current["version"])
+        if current is not None:
+            versions.pin_default(model_dir, current["version"])
         version = versions.publish(staging, model_dir, int(config.version) if config.version else None, force)
         manifest = json.loads((model_dir / version / "manifest.json").read_text())
         promote, reason = versions.promotion_decision(config.promote, manifest, current)

@@ -86,6 +86,15 @@ def write_default(model_dir: Path, version: str) -> None:
     _fsync_dir(model_dir)
 
 
+def pin_default(model_dir: Path, current: str | None = None) -> None:
+    """Write today's default (``current``, else the version readers serve) into the marker when there is none,
+    before a higher number is published: otherwise the new version would become the default just by existing."""
+    if read_default(model_dir) is None:
+        current = current or resolve_default(model_dir)
+        if current is not None:
+            write_default(model_dir, current)
+
+
 def staging_dir(model_dir: Path) -> Path:
     """A fresh hidden folder beside the versions (same filesystem, so the final rename is atomic)."""
     model_dir.mkdir(parents=True, exist_ok=True)
