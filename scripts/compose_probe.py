@@ -121,8 +121,14 @@ def version(args: argparse.Namespace) -> None:
                 fail(f"{replica} does not serve {args.model} version {args.version} after {args.timeout}s "
                      f"(state {state!r}; versions {sorted(versions)})")
             time.sleep(0.5)
-        status, body = call(f"{replica}/predict?model={args.model}&version={args.version}", args.image.read_bytes(),
-                            {"Content-Type": "image/png"})
+        # Each of the replica's workers follows the folder on its own clock, so the worker that listed the version
+        # may not be the one that answers: a 404 naming the version is retried until the deadline.
+        while True:
+            status, body = call(f"{replica}/predict?model={args.model}&version={args.version}",
+                                args.image.read_bytes(), {"Content-Type": "image/png"})
+            if status != 404 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         # A freshly trained model may refuse the digit as not one (422): the refusal names the version that refused.
         answer = json.loads(body) if body.startswith(b"{") else {}
         answer = {**answer.get("details", {}), **answer} if status == 422 else answer
